@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh Debian/Ubuntu machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup setup-dev bench clean
+
+$(VENV)/.run-ready: pyproject.toml scripts/bootstrap.sh
+	VENV=$(VENV) scripts/bootstrap.sh run
+	touch $@
+
+$(VENV)/.dev-ready: pyproject.toml scripts/bootstrap.sh
+	VENV=$(VENV) scripts/bootstrap.sh dev
+	touch $@ $(VENV)/.run-ready
+
+setup: $(VENV)/.run-ready
+setup-dev: $(VENV)/.dev-ready
+
+demo: $(VENV)/.run-ready
+	$(PY) -m monitor demo
+
+# pytest exits 5 when it collected no tests: that is not a failure of the suite.
+test: $(VENV)/.dev-ready
+	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
+
+bench: $(VENV)/.dev-ready
+	$(PY) -m monitor bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

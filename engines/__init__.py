@@ -1,0 +1,1 @@
+"""CSRNet: weights, preprocessing, engines (TensorRT, OpenVINO, ONNX Runtime, torch), export, training."""

@@ -1,0 +1,1 @@
+"""One module per ``crowd-monitor`` verb, each with ``add_arguments(parser)`` and ``run(args)``."""

@@ -1,0 +1,16 @@
+"""Not built yet: see the issue queue."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `bench`."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Not built yet."""
+    raise UserError("'bench' is not built yet")

@@ -1,0 +1,18 @@
+"""Typed configuration: one model per concern, loaded from YAML with precise error messages."""
+
+from .alerts import AlertsConfig, SmoothingConfig
+from .camera import CalibrationConfig, CameraConfig
+from .errors import ConfigError, Problem
+from .health import HealthConfig
+from .loader import load_config, parse_config
+from .model import ModelConfig
+from .mqtt import HeatmapConfig, MqttConfig, TLSConfig
+from .root import MonitorConfig
+from .site import SiteZoneConfig
+from .zone import Threshold, ZoneConfig
+
+__all__ = [
+    "AlertsConfig", "CalibrationConfig", "CameraConfig", "ConfigError", "HealthConfig", "HeatmapConfig",
+    "ModelConfig", "MonitorConfig", "MqttConfig", "Problem", "SiteZoneConfig", "SmoothingConfig",
+    "TLSConfig", "Threshold", "ZoneConfig", "load_config", "parse_config",
+]

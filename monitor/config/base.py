@@ -1,0 +1,21 @@
+"""Shared pieces of the config models: strict base model, thresholds, polygons."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A relative image point [x, y], both in 0..1 (0,0 is the top-left corner).
+RelPoint = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
+# A polygon of relative points; geometry (area, self-intersection) is checked in ``geometry``.
+RelPolygon = Annotated[list[RelPoint], Field(min_length=3)]
+
+Seconds = Annotated[float, Field(ge=0.0)]
+PositiveSeconds = Annotated[float, Field(gt=0.0)]
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

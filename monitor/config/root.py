@@ -1,0 +1,27 @@
+"""The whole configuration file: one section per concern."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .alerts import AlertsConfig
+from .base import StrictModel
+from .camera import CameraConfig
+from .health import HealthConfig
+from .model import ModelConfig
+from .mqtt import MqttConfig
+from .site import SiteZoneConfig
+
+
+class MonitorConfig(StrictModel):
+    """Root of a crowd-monitor YAML file."""
+
+    mqtt: MqttConfig = MqttConfig()
+    model: ModelConfig = ModelConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    health: HealthConfig = HealthConfig()
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    cameras: dict[str, CameraConfig] = Field(min_length=1)
+    site_zones: dict[str, SiteZoneConfig] = {}

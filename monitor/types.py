@@ -1,0 +1,147 @@
+"""The small frozen records that cross stage boundaries (source -> worker -> aggregator -> publisher).
+
+Every stage knows only these types, never another stage's internals.  Arrays inside the records are
+never mutated after construction; stages that need a changed array make a copy.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class CameraState(str, enum.Enum):
+    """Connection state of one camera, as published on ``P/CAM/status``."""
+
+    ONLINE = "online"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+
+
+class Level(str, enum.Enum):
+    """Alert level of a zone; ``UNKNOWN`` while its camera gives no data (never silently normal)."""
+
+    NORMAL = "normal"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame from a camera: BGR uint8 image with its capture time and sequence number."""
+
+    camera: str
+    seq: int
+    captured_at: float  # wall clock (time.time()) when the frame was read from the source
+    image: np.ndarray  # H x W x 3, BGR, uint8
+    monotonic: float = 0.0  # time.monotonic() at capture, for lag measurements within this process
+
+
+@dataclass(frozen=True)
+class CameraCounters:
+    """Monotonic per-camera counters, reported in status and stats."""
+
+    frames_read: int = 0
+    frames_sampled: int = 0
+    reconnects: int = 0
+    stalls: int = 0
+    corrupt_frames: int = 0
+    decode_errors: int = 0
+    slot_drops: int = 0
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """A camera's connection state, why it is in it, and its counters."""
+
+    camera: str
+    state: CameraState
+    reason: str
+    since: float  # wall clock of the last state change
+    counters: CameraCounters = field(default_factory=CameraCounters)
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    """Per-frame latencies in milliseconds along the pipeline."""
+
+    queue_ms: float  # capture -> taken by the worker
+    preprocess_ms: float
+    infer_ms: float  # the engine call, shared by every frame of the batch
+    batch_size: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class DensityResult:
+    """The engine's density map for one frame; ``density.sum()`` is the head count of the frame."""
+
+    frame: Frame
+    density: np.ndarray  # float32, (input_h // 8) x (input_w // 8), covers the whole frame
+    timings: StageTimings
+    completed_at: float  # wall clock when the map was ready
+
+    @property
+    def camera(self) -> str:
+        """Name of the camera the frame came from."""
+        return self.frame.camera
+
+    @property
+    def count(self) -> float:
+        """Whole-frame head count (sum of the density map)."""
+        return float(self.density.sum())
+
+
+@dataclass(frozen=True)
+class CameraReading:
+    """Whole-frame result of one camera, as published on ``P/CAM/count``."""
+
+    camera: str
+    ts: float
+    count: float
+    raw_count: float
+    fps: float
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class ZoneState:
+    """Smoothed state of one zone (``camera`` is ``"site"`` for site zones), as on ``P/.../state``."""
+
+    camera: str
+    zone: str
+    ts: float
+    count: float | None  # None while unknown (camera offline)
+    raw_count: float | None
+    density: float | None  # persons per square metre; None without an area
+    area_m2: float | None
+    level: Level
+    stale: tuple[str, ...] = ()  # cameras whose data is missing (offline / reconnecting)
+
+
+class EventType(str, enum.Enum):
+    """Kind of alert event on ``P/events``."""
+
+    START = "start"
+    UPDATE = "update"
+    END = "end"
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One alert episode's start, level change, or end."""
+
+    id: str
+    type: EventType
+    camera: str  # "site" for site zones
+    zone: str
+    level: Level  # level after this event (the level that ended, for END)
+    count: float | None
+    density: float | None
+    threshold: float | None  # the threshold value of ``level`` that was crossed
+    metric: str  # "count" or "density"
+    started_at: float
+    ended_at: float | None = None
+    ts: float = 0.0  # when the event was emitted

@@ -1,0 +1,3 @@
+"""Shared fixtures; real-server fixtures live in tests/support and are registered here."""
+
+pytest_plugins: list[str] = []
