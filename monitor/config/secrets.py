@@ -26,10 +26,20 @@ def lookup_variable(name: str, environ: Mapping[str, str] | None = None) -> str 
     return None
 
 
+def _is_unquoted_variable(data: Any) -> bool:
+    if not isinstance(data, dict) or len(data) != 1:
+        return False
+    key, value = next(iter(data.items()))
+    return value is None and isinstance(key, str) and re.fullmatch(r"[A-Z_][A-Z0-9_]*", key) is not None
+
+
 def substitute(
     data: Any, report: Callable[[Path, str], None], environ: Mapping[str, str] | None = None, path: Path = ()
 ) -> Any:
     """Copy of ``data`` with ``{VAR}`` replaced in every string; ``{{`` and ``}}`` are literal braces."""
+    if _is_unquoted_variable(data):
+        # YAML reads an unquoted `{VAR}` as a one-key mapping; treat it as the string it was meant to be.
+        data = "{%s}" % next(iter(data))
     if isinstance(data, dict):
         return {k: substitute(v, report, environ, (*path, k)) for k, v in data.items()}
     if isinstance(data, list):
