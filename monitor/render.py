@@ -1,0 +1,71 @@
+"""Heatmap overlay of a density map on its frame, with the count written on it.
+
+Used by ``count --heatmap``, the MQTT heatmap publisher and the status page: one function,
+``heatmap_overlay``, so every place draws the same picture.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+MAX_ALPHA = 0.65  # how strongly the colour map covers the image where density peaks
+MIN_SCALE = 1e-3  # persons per map cell: below this a map is drawn as (almost) empty, not stretched
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    """A BGR uint8 copy of a grey, BGRA or BGR image."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.shape[2] == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
+    return image.copy()
+
+
+def _normalised(density: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Density resized to the image, scaled to 0..1 by its peak (never by less than MIN_SCALE)."""
+    density = np.nan_to_num(np.asarray(density, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    density = np.maximum(density, 0.0)
+    if density.size == 0:
+        return np.zeros((height, width), np.float32)
+    # The absolute floor keeps a near-empty map from being stretched into a screaming-red picture.
+    scale = max(float(density.max()), MIN_SCALE)
+    resized = cv2.resize(density, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(resized / scale, 0.0, 1.0)
+
+
+def _write_count(image: np.ndarray, count: float) -> None:
+    """Draw ``count`` in the top-left corner, white on a dark box, sized to the image."""
+    text = f"count {count:.1f}"
+    scale = max(0.5, min(image.shape[:2]) / 480.0)
+    thickness = max(1, int(round(2 * scale)))
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    pad = int(6 * scale)
+    cv2.rectangle(image, (0, 0), (w + 2 * pad, h + base + 2 * pad), (0, 0, 0), thickness=-1)
+    cv2.putText(image, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
+                thickness, cv2.LINE_AA)
+
+
+def heatmap_overlay(image_bgr: np.ndarray, density: np.ndarray, count: float | None = None) -> np.ndarray:
+    """The image with the density map as a colour map over it (opaque where dense) and the count.
+
+    ``density`` may be any size (usually 1/8 of the model input); it is stretched over the whole
+    image.  ``count`` defaults to ``density.sum()``; pass the published (e.g. corrected) count to
+    write that instead.  Returns a new H x W x 3 BGR uint8 image; the input is not modified.
+    """
+    base = _as_bgr(np.asarray(image_bgr))
+    if base.dtype != np.uint8:
+        base = np.clip(base, 0, 255).astype(np.uint8)
+    height, width = base.shape[:2]
+    level = _normalised(density, width, height)
+    colours = cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    # Per-pixel alpha: empty ground stays visible, dense areas get the full colour.
+    alpha = (MAX_ALPHA * np.sqrt(level))[:, :, None]
+    out = (base.astype(np.float32) * (1.0 - alpha) + colours.astype(np.float32) * alpha)
+    out = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    if count is None:
+        count = float(np.nan_to_num(np.asarray(density, dtype=np.float64)).sum())
+    _write_count(out, float(count))
+    return out
