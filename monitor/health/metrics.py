@@ -1,0 +1,90 @@
+"""Prometheus text exposition (format 0.0.4) of a ``HealthSnapshot``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .snapshot import HealthSnapshot
+
+PREFIX = "crowd_monitor"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(**labels: str) -> str:
+    inner = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items())
+    return "{" + inner + "}" if inner else ""
+
+
+class _Family:
+    """One metric family: HELP, TYPE and its samples."""
+
+    def __init__(self, name: str, kind: str, help_text: str):
+        self.name, self.kind, self.help_text = f"{PREFIX}_{name}", kind, help_text
+        self.samples: list[str] = []
+
+    def add(self, value: float | None, **labels: str) -> None:
+        if value is not None:
+            self.samples.append(f"{self.name}{_labels(**labels)} {float(value):.6g}")
+
+    def lines(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help_text}"
+        yield f"# TYPE {self.name} {self.kind}"
+        yield from self.samples
+
+
+def render_metrics(snap: HealthSnapshot) -> str:
+    """The /metrics body."""
+    families = {
+        "up": _Family("healthy", "gauge", "1 when the daemon is healthy (inference loop alive, engine open)"),
+        "fps": _Family("camera_fps", "gauge", "Density maps per second per camera"),
+        "online": _Family("camera_online", "gauge", "1 when the camera is online"),
+        "frames": _Family("camera_frames_total", "counter", "Frames read from the camera"),
+        "drops": _Family("camera_dropped_frames_total", "counter", "Frames dropped by the latest-frame slot"),
+        "reconnects": _Family("camera_reconnects_total", "counter", "Reconnections to the camera"),
+        "stalls": _Family("camera_stalls_total", "counter", "Reads that timed out"),
+        "corrupt": _Family("camera_corrupt_frames_total", "counter", "Corrupt frames skipped"),
+        "count": _Family("camera_count", "gauge", "Smoothed whole-frame head count"),
+        "lag": _Family("camera_lag_seconds", "gauge", "Capture to density map, latest frame"),
+        "latency": _Family("engine_latency_seconds", "gauge", "Engine call latency quantiles"),
+        "queue": _Family("queue_lag_seconds", "gauge", "Capture to inference start quantiles"),
+        "loop": _Family("inference_loop_age_seconds", "gauge", "Seconds since the inference loop last turned"),
+        "zone_count": _Family("zone_count", "gauge", "Smoothed head count per zone"),
+        "zone_density": _Family("zone_density", "gauge", "Persons per square metre per zone"),
+        "zone_level": _Family("zone_alert_level", "gauge", "0 normal, 1 warning, 2 critical, -1 unknown"),
+        "alerts": _Family("alerts_started_total", "counter", "Alert episodes started"),
+        "active": _Family("alerts_active", "gauge", "Alert episodes in progress"),
+        "mqtt": _Family("mqtt_connected", "gauge", "1 when connected to the broker"),
+        "outbox": _Family("mqtt_outbox_messages", "gauge", "QoS 1 events waiting for the broker"),
+        "dropped": _Family("mqtt_dropped_events_total", "counter", "Events dropped by the bounded outbox"),
+    }
+    f = families
+    f["up"].add(1 if snap.healthy else 0)
+    for cam in snap.cameras:
+        f["fps"].add(cam.fps, camera=cam.name)
+        f["online"].add(1 if cam.state == "online" else 0, camera=cam.name)
+        f["frames"].add(cam.frames, camera=cam.name)
+        f["drops"].add(cam.drops, camera=cam.name)
+        f["reconnects"].add(cam.reconnects, camera=cam.name)
+        f["stalls"].add(cam.stalls, camera=cam.name)
+        f["corrupt"].add(cam.corrupt_frames, camera=cam.name)
+        f["count"].add(cam.count, camera=cam.name)
+        f["lag"].add(None if cam.lag_ms is None else cam.lag_ms / 1000, camera=cam.name)
+    for quantile, ms in snap.engine_latency_ms.items():
+        f["latency"].add(ms / 1000, quantile=quantile)
+    for quantile, ms in snap.queue_lag_ms.items():
+        f["queue"].add(ms / 1000, quantile=quantile)
+    f["loop"].add(snap.loop_age_s)
+    levels = {"normal": 0, "warning": 1, "critical": 2}
+    for zone in snap.zones:
+        f["zone_count"].add(zone.count, camera=zone.camera, zone=zone.zone)
+        f["zone_density"].add(zone.density, camera=zone.camera, zone=zone.zone)
+        f["zone_level"].add(levels.get(zone.level, -1), camera=zone.camera, zone=zone.zone)
+    f["alerts"].add(snap.alerts_started)
+    f["active"].add(snap.alerts_active)
+    f["mqtt"].add(1 if snap.mqtt.get("connected") else 0)
+    f["outbox"].add(snap.mqtt.get("outbox"))
+    f["dropped"].add(snap.mqtt.get("dropped"))
+    return "\n".join(line for family in families.values() for line in family.lines()) + "\n"

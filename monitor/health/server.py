@@ -1,0 +1,86 @@
+"""A tiny threaded HTTP server on localhost: the daemon's health, metrics and status page."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from urllib.parse import unquote
+
+from .metrics import render_metrics
+from .snapshot import HealthSnapshot
+
+log = logging.getLogger(__name__)
+
+
+class HealthServer:
+    """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg`` and ``/`` (status page)."""
+
+    def __init__(self, host: str, port: int, snapshot: Callable[[], HealthSnapshot],
+                 heatmap: Callable[[str], bytes | None]):
+        handler = type("Handler", (_Handler,), {"snapshot": staticmethod(snapshot),
+                                                "heatmap": staticmethod(heatmap)})
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with port 0)."""
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+        log.info("health endpoint on http://%s:%d/ (/healthz, /metrics)", *self._server.server_address[:2])
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    snapshot: Callable[[], HealthSnapshot]
+    heatmap: Callable[[str], bytes | None]
+    server_version = "crowd-monitor"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            snap = self.snapshot()
+            body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems)}
+            code = HTTPStatus.OK if snap.healthy else HTTPStatus.SERVICE_UNAVAILABLE
+            self._send(code, "application/json", json.dumps(body).encode())
+        elif path == "/metrics":
+            self._send(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
+                       render_metrics(self.snapshot()).encode())
+        elif path == "/status.json":
+            self._send(HTTPStatus.OK, "application/json", json.dumps(self.snapshot().to_json()).encode())
+        elif path.startswith("/heatmap/") and path.endswith(".jpg"):
+            jpeg = self.heatmap(unquote(path[len("/heatmap/"):-len(".jpg")]))
+            if jpeg is None:
+                self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no heatmap yet\n")
+            else:
+                self._send(HTTPStatus.OK, "image/jpeg", jpeg)
+        elif path in ("/", "/index.html"):
+            page = resources.files("monitor.web").joinpath("status.html").read_bytes()
+            self._send(HTTPStatus.OK, "text/html; charset=utf-8", page)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+
+    def _send(self, code: int, content_type: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        log.debug("http: " + format, *args)

@@ -1,0 +1,57 @@
+"""What the daemon reports about itself, assembled once per request from the stages' counters."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CameraHealth:
+    """One camera's state and counters."""
+
+    name: str
+    state: str
+    reason: str
+    fps: float = 0.0  # results per second over the last window
+    count: float | None = None
+    frames: int = 0
+    drops: int = 0
+    reconnects: int = 0
+    stalls: int = 0
+    corrupt_frames: int = 0
+    decode_errors: int = 0
+    lag_ms: float | None = None  # capture -> result, latest frame
+
+
+@dataclass(frozen=True)
+class ZoneHealth:
+    """One zone's latest smoothed state."""
+
+    camera: str
+    zone: str
+    count: float | None
+    density: float | None
+    level: str
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    """Everything /healthz, /metrics and the status page show."""
+
+    ts: float
+    healthy: bool
+    problems: tuple[str, ...]
+    engine: str
+    engine_latency_ms: dict[str, float]  # quantile name -> ms ("p50", "p90", "p99")
+    queue_lag_ms: dict[str, float]
+    loop_age_s: float  # seconds since the inference loop last turned
+    cameras: tuple[CameraHealth, ...] = ()
+    zones: tuple[ZoneHealth, ...] = ()
+    alerts_started: int = 0
+    alerts_active: int = 0
+    mqtt: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for /status.json and /healthz."""
+        return asdict(self)

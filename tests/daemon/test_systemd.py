@@ -1,0 +1,75 @@
+"""The systemd unit verifies, and the notify protocol reaches a real datagram socket."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from monitor.sdnotify import SystemdNotifier
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT = ROOT / "systemd" / "crowd-monitor.service"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_unit_passes_systemd_analyze_verify(tmp_path):
+    # Point the unit at this checkout's executable so verify can check ExecStart/ExecStartPre exist.
+    exe = ROOT / ".venv" / "bin" / "crowd-monitor"
+    if not exe.exists():
+        pytest.skip("no .venv/bin/crowd-monitor; run `make setup-dev`")
+    text = UNIT.read_text().replace("/opt/crowd-monitor/.venv/bin/crowd-monitor", str(exe))
+    unit = tmp_path / "crowd-monitor.service"
+    unit.write_text(text)
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    problems = [line for line in (proc.stdout + proc.stderr).splitlines()
+                if "crowd-monitor.service" in line]
+    assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
+
+
+def test_unit_declares_notify_watchdog_credentials_and_hardening():
+    keys = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            keys.setdefault(key.strip(), []).append(value.strip())
+    assert keys["Type"] == ["notify"]
+    assert keys["WatchdogSec"] and keys["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert any(v.startswith("MQTT_PASSWORD:") for v in keys["LoadCredential"])
+    for hardening in ("DynamicUser", "ProtectSystem", "NoNewPrivileges", "PrivateTmp"):
+        assert hardening in keys
+    assert any("/dev/nvidiactl" in v for v in keys["DeviceAllow"])
+
+
+def test_notifier_sends_datagrams_to_notify_socket(tmp_path):
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(path)
+        server.settimeout(2)
+        notifier = SystemdNotifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "4000000",
+                                    "WATCHDOG_PID": str(os.getpid())})
+        assert notifier.enabled and notifier.watchdog_interval_s == 4.0
+        notifier.ready("2 cameras")
+        notifier.watchdog()
+        notifier.reloading()
+        notifier.stopping()
+        got = [server.recv(4096).decode() for _ in range(4)]
+    assert got[0] == "READY=1\nSTATUS=2 cameras"
+    assert got[1] == "WATCHDOG=1"
+    assert got[2].startswith("RELOADING=1\nMONOTONIC_USEC=")
+    assert got[3] == "STOPPING=1"
+
+
+def test_notifier_is_silent_without_systemd():
+    notifier = SystemdNotifier({})
+    assert not notifier.enabled and notifier.watchdog_interval_s is None
+    notifier.ready()  # must not raise
+
+
+def test_watchdog_for_another_pid_is_ignored():
+    notifier = SystemdNotifier({"NOTIFY_SOCKET": "/nonexistent", "WATCHDOG_USEC": "1000", "WATCHDOG_PID": "1"})
+    assert notifier.watchdog_interval_s is None
