@@ -119,6 +119,8 @@ class ZoneState:
     area_m2: float | None
     level: Level
     stale: tuple[str, ...] = ()  # cameras whose data is missing (offline / reconnecting)
+    alert: Level = Level.NORMAL  # level of the alert in progress, kept while stale (P/.../alert)
+    alert_id: str | None = None  # id of the alert in progress
 
 
 class EventType(str, enum.Enum):
@@ -145,3 +147,12 @@ class AlertEvent:
     started_at: float
     ended_at: float | None = None
     ts: float = 0.0  # when the event was emitted
+
+
+@dataclass(frozen=True)
+class AggregateUpdate:
+    """What the zone aggregator hands the publisher after each input: readings, zone states, events."""
+
+    readings: tuple[CameraReading, ...] = ()
+    zones: tuple[ZoneState, ...] = ()
+    events: tuple[AlertEvent, ...] = ()
