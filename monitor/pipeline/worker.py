@@ -1,0 +1,229 @@
+"""The inference worker: batches the newest frame of every camera, runs the engine, hands maps on."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+
+from engines.preprocess import model_input_size, prepare
+
+from ..types import DensityResult, Frame, StageTimings
+from .slot import LatestFrameSlot
+from .stats import STAGES, CameraTally, LatencyWindow
+
+log = logging.getLogger("monitor.pipeline")
+
+
+class InferenceWorker:
+    """One thread that takes ready frames across cameras, batches them and calls ``engine.infer``.
+
+    Each loop takes at most one frame per camera (so one busy camera cannot starve the others),
+    groups the frames by model input size, runs batches of up to ``engine.max_batch`` and calls
+    ``on_result`` for each frame.  Taking removes the frame from its slot, so no frame is
+    processed twice.  ``on_heartbeat`` (and ``last_loop_monotonic``) mark every loop, at least
+    every ``heartbeat_s`` when idle, so a stuck engine stops the beat (the systemd watchdog).
+    """
+
+    def __init__(self, engine, max_side: int, on_result: Callable[[DensityResult], None],
+                 *, on_heartbeat: Callable[[], None] | None = None, heartbeat_s: float = 0.5):
+        self.engine = engine
+        self.max_side = max_side
+        self.on_result = on_result
+        self.on_heartbeat = on_heartbeat
+        self.heartbeat_s = heartbeat_s
+        self.last_loop_monotonic = time.monotonic()
+        self._slots: dict[str, LatestFrameSlot] = {}
+        self._tallies: dict[str, CameraTally] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rotation = 0
+        self._latency = {stage: LatencyWindow() for stage in STAGES}
+        self._counts = {"loops": 0, "batches": 0, "frames": 0, "engine_errors": 0, "callback_errors": 0}
+        self._last_error: str | None = None
+
+    # -- cameras -------------------------------------------------------------------------------
+    def add_camera(self, name: str, slot: LatestFrameSlot) -> None:
+        """Start serving a camera's slot (replaces a camera of the same name)."""
+        with self._lock:
+            old = self._slots.get(name)
+            self._slots[name] = slot
+            self._tallies.setdefault(name, CameraTally())
+        if old is not None and old is not slot:
+            old.set_listener(None)
+        slot.set_listener(self._wake.set)
+        self._wake.set()
+
+    def remove_camera(self, name: str) -> LatestFrameSlot | None:
+        """Stop serving a camera; a batch already running for it is not delivered."""
+        with self._lock:
+            slot = self._slots.pop(name, None)
+            self._tallies.pop(name, None)
+        if slot is not None:
+            slot.set_listener(None)
+        return slot
+
+    def cameras(self) -> list[str]:
+        """Names of the cameras served."""
+        with self._lock:
+            return list(self._slots)
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker thread."""
+        if self._thread is not None:
+            raise RuntimeError("inference worker already started")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop after the batch in progress; True when the thread ended within ``timeout``."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.heartbeat_s)
+            self._wake.clear()  # before taking: a put after this point wakes the next loop
+            self._beat()
+            if self._stop.is_set():
+                break
+            self.run_once()
+
+    def _beat(self) -> None:
+        self.last_loop_monotonic = time.monotonic()
+        if self.on_heartbeat is not None:
+            try:
+                self.on_heartbeat()
+            except Exception:
+                log.exception("heartbeat callback failed")
+
+    # -- one loop ------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Take the ready frames, run them through the engine; returns how many were processed."""
+        frames, leftovers = self._collect()
+        if leftovers:
+            self._wake.set()  # slots with capacity > 1 still hold frames
+        if not frames:
+            return 0
+        self._counts["loops"] += 1
+        for batch in self._batches(frames):
+            self._process(batch)
+            self._beat()
+        return len(frames)
+
+    def _collect(self) -> tuple[list[tuple[Frame, LatestFrameSlot, float]], bool]:
+        """One frame per camera, starting at a rotating camera; and whether any slot has more."""
+        with self._lock:
+            served = list(self._slots.items())
+        if not served:
+            return [], False
+        self._rotation = (self._rotation + 1) % len(served)
+        served = served[self._rotation:] + served[:self._rotation]
+        frames, leftovers = [], False
+        for _, slot in served:
+            frame = slot.take()
+            if frame is not None:
+                frames.append((frame, slot, time.monotonic()))
+                leftovers = leftovers or len(slot) > 0
+        return frames, leftovers
+
+    def _batches(self, frames):
+        """Frames grouped by model input size, oldest group first, cut to ``engine.max_batch``."""
+        groups: dict[tuple[int, int], list] = {}
+        for item in frames:
+            height, width = item[0].image.shape[:2]
+            groups.setdefault(model_input_size(width, height, self.max_side), []).append(item)
+        ordered = sorted(groups.values(), key=lambda g: min(_age_origin(i[0]) for i in g))
+        step = max(1, int(getattr(self.engine, "max_batch", 1) or 1))
+        for group in ordered:
+            for start in range(0, len(group), step):
+                yield group[start:start + step]
+
+    def _process(self, batch) -> None:
+        """Preprocess, infer and deliver one batch of frames of equal input size."""
+        prepared, prep_ms = [], []
+        for frame, _, _ in batch:
+            t0 = time.perf_counter()
+            prepared.append(prepare(frame.image, self.max_side))
+            prep_ms.append((time.perf_counter() - t0) * 1000.0)
+        t0 = time.perf_counter()
+        try:
+            maps = np.asarray(self.engine.infer(np.stack(prepared)))
+        except Exception as exc:
+            self._counts["engine_errors"] += 1
+            self._last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("engine failed on a batch of %d frame(s)", len(batch))
+            return
+        infer_ms = (time.perf_counter() - t0) * 1000.0
+        self._counts["batches"] += 1
+        for i, (frame, slot, taken_at) in enumerate(batch):
+            timings = StageTimings(_queue_ms(frame, taken_at), prep_ms[i], infer_ms, len(batch))
+            self._deliver(DensityResult(frame, maps[i], timings, time.time()), slot)
+
+    def _deliver(self, result: DensityResult, slot: LatestFrameSlot) -> None:
+        frame = result.frame
+        with self._lock:
+            if self._slots.get(frame.camera) is not slot:
+                return  # camera removed or replaced while its batch ran
+            tally = self._tallies[frame.camera]
+        total_ms = (time.monotonic() - _age_origin(frame)) * 1000.0
+        for stage, ms in zip(STAGES, (result.timings.queue_ms, result.timings.preprocess_ms,
+                                      result.timings.infer_ms, total_ms)):
+            self._latency[stage].add(ms)
+        tally.processed += 1
+        tally.last_seq = frame.seq
+        tally.last_result_monotonic = time.monotonic()
+        tally.lag_ms.add(total_ms)
+        self._counts["frames"] += 1
+        try:
+            self.on_result(result)
+        except Exception:
+            self._counts["callback_errors"] += 1
+            log.exception("result callback failed for camera %s", frame.camera)
+
+    # -- reporting -----------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Counters, per-stage latency summaries (ms) and per-camera processed/drops/lag."""
+        with self._lock:
+            cameras = {name: (self._slots[name], self._tallies[name]) for name in self._slots}
+        per_camera = {
+            name: {"processed": tally.processed, "drops": slot.drops, "last_seq": tally.last_seq,
+                   "lag_ms": tally.lag_ms.summary()}
+            for name, (slot, tally) in cameras.items()
+        }
+        return {
+            "engine": getattr(self.engine, "name", type(self.engine).__name__),
+            "max_batch": int(getattr(self.engine, "max_batch", 1) or 1),
+            **self._counts,
+            "last_error": self._last_error,
+            "seconds_since_loop": round(time.monotonic() - self.last_loop_monotonic, 3),
+            "latency_ms": {stage: window.summary() for stage, window in self._latency.items()},
+            "cameras": per_camera,
+        }
+
+
+def _age_origin(frame: Frame) -> float:
+    """The frame's capture time on the monotonic clock (from wall clock when not recorded)."""
+    if frame.monotonic > 0:
+        return frame.monotonic
+    return time.monotonic() - (time.time() - frame.captured_at)
+
+
+def _queue_ms(frame: Frame, taken_at: float) -> float:
+    return max(0.0, (taken_at - _age_origin(frame)) * 1000.0)

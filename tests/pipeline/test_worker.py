@@ -1,0 +1,131 @@
+"""InferenceWorker logic with a fake engine: batching, sizes, no double processing, clean stop."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from monitor.pipeline import InferenceWorker, LatestFrameSlot
+from monitor.types import Frame
+
+from .fakes import SleepyEngine
+
+
+def frame(camera: str, seq: int, size=(64, 48)) -> Frame:
+    image = np.full((size[1], size[0], 3), 128, np.uint8)
+    return Frame(camera, seq, time.time(), image, time.monotonic())
+
+
+def collector():
+    results, lock = [], threading.Lock()
+
+    def on_result(result):
+        with lock:
+            results.append(result)
+    return results, on_result
+
+
+def test_batches_across_cameras_and_splits_by_size_and_max_batch():
+    engine = SleepyEngine(max_batch=2)
+    results, on_result = collector()
+    worker = InferenceWorker(engine, max_side=960, on_result=on_result)
+    slots = {name: LatestFrameSlot() for name in ("a", "b", "c", "d")}
+    for name, slot in slots.items():
+        worker.add_camera(name, slot)
+    for name in "abc":
+        slots[name].put(frame(name, 1))
+    slots["d"].put(frame("d", 1, size=(128, 96)))
+    assert worker.run_once() == 4
+    shapes = sorted(engine.batches)
+    assert shapes == [(1, 3, 48, 64), (1, 3, 96, 128), (2, 3, 48, 64)]
+    assert sorted(r.camera for r in results) == ["a", "b", "c", "d"]
+    for result in results:
+        h, w = result.frame.image.shape[:2]
+        assert result.density.shape == (h // 8, w // 8)
+        assert abs(result.count - 1.0) < 1e-4
+        assert result.timings.batch_size in (1, 2) and result.timings.infer_ms >= 0
+    assert worker.run_once() == 0  # taken frames are gone: nothing processed twice
+
+
+def test_threaded_worker_processes_each_frame_at_most_once_and_stops_cleanly():
+    engine = SleepyEngine(delay_s=0.002, max_batch=3)
+    results, on_result = collector()
+    beats = []
+    worker = InferenceWorker(engine, 960, on_result, on_heartbeat=lambda: beats.append(1), heartbeat_s=0.05)
+    slots = {name: LatestFrameSlot() for name in ("a", "b", "c")}
+    for name, slot in slots.items():
+        worker.add_camera(name, slot)
+    worker.start()
+    for seq in range(1, 201):
+        for name, slot in slots.items():
+            slot.put(frame(name, seq))
+        time.sleep(0.001)
+    time.sleep(0.3)
+    assert worker.stop(timeout=5.0)
+    assert not any(t.name == "inference" and t.is_alive() for t in threading.enumerate())
+    seen = [(r.camera, r.frame.seq) for r in results]
+    assert len(seen) == len(set(seen)), "a frame was processed twice"
+    stats = worker.stats()
+    for name, slot in slots.items():
+        processed = stats["cameras"][name]["processed"]
+        assert processed + slot.drops + len(slot) == 200  # every frame: processed, dropped or waiting
+        assert processed >= 1
+    assert beats and stats["latency_ms"]["infer"]["max"] > 0
+
+
+def test_cameras_added_and_removed_while_running():
+    engine = SleepyEngine(max_batch=4)
+    results, on_result = collector()
+    worker = InferenceWorker(engine, 960, on_result, heartbeat_s=0.05)
+    a, b = LatestFrameSlot(), LatestFrameSlot()
+    worker.add_camera("a", a)
+    worker.start()
+    try:
+        a.put(frame("a", 1))
+        _wait(lambda: len(results) == 1)
+        worker.add_camera("b", b)
+        b.put(frame("b", 1))
+        _wait(lambda: len(results) == 2)
+        worker.remove_camera("a")
+        a.put(frame("a", 2))  # no longer served
+        b.put(frame("b", 2))
+        _wait(lambda: len(results) == 3)
+        time.sleep(0.2)
+        assert [(r.camera, r.frame.seq) for r in results] == [("a", 1), ("b", 1), ("b", 2)]
+        assert len(a) == 1 and worker.cameras() == ["b"]
+    finally:
+        assert worker.stop()
+
+
+def test_engine_failure_is_counted_and_the_worker_goes_on():
+    engine = SleepyEngine(max_batch=1, fail_times=1)
+    results, on_result = collector()
+    worker = InferenceWorker(engine, 960, on_result)
+    slot = LatestFrameSlot()
+    worker.add_camera("a", slot)
+    slot.put(frame("a", 1))
+    worker.run_once()
+    slot.put(frame("a", 2))
+    worker.run_once()
+    stats = worker.stats()
+    assert stats["engine_errors"] == 1 and "simulated" in stats["last_error"]
+    assert [r.frame.seq for r in results] == [2]
+
+
+def test_heartbeat_while_idle():
+    worker = InferenceWorker(SleepyEngine(), 960, lambda r: None, heartbeat_s=0.05)
+    before = worker.last_loop_monotonic
+    worker.start()
+    try:
+        _wait(lambda: worker.last_loop_monotonic > before + 0.1)
+    finally:
+        assert worker.stop()
+
+
+def _wait(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)

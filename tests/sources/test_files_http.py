@@ -1,0 +1,69 @@
+"""Video files (real-time pacing, as fast as possible, loop, end) and HTTP MJPEG streams."""
+
+from __future__ import annotations
+
+import time
+
+from monitor.types import CameraState
+from tests.support.data import VTEST, need
+
+from .helpers import RunningReader
+
+VTEST_FRAMES = 795  # vtest.avi: 768x576 msmpeg4v3 at 10 fps, 79.5 s
+
+
+def test_vtest_avi_replayed_as_fast_as_possible_loses_no_frame():
+    path = need(VTEST, "vtest.avi")
+    with RunningReader(str(path), sample_fps=5, realtime=False) as run:
+        frames = []
+        while True:
+            frame = run.slot.take_wait(0.5)
+            if frame is None and run.reader.status().state is CameraState.OFFLINE:
+                break
+            if frame is not None:
+                frames.append(frame)
+        status = run.reader.status()
+    assert status.reason == "end of file"
+    assert len(frames) == VTEST_FRAMES // 2 + 1  # every other frame of a 10 fps file
+    assert [f.seq for f in frames] == list(range(1, len(frames) + 1))
+    assert frames[0].image.shape == (576, 768, 3)
+    assert status.counters.slot_drops == 0 and status.counters.frames_read == VTEST_FRAMES
+
+
+def test_vtest_avi_paced_at_real_time():
+    path = need(VTEST, "vtest.avi")
+    with RunningReader(str(path), sample_fps=4) as run:
+        frames = run.frames(6, timeout=10)
+    span = frames[-1].monotonic - frames[0].monotonic
+    assert 0.9 <= span <= 2.5  # 5 intervals of 0.25 s of video time take ~1.25 s of wall time
+
+
+def test_short_file_loops(tmp_path):
+    import av
+    import numpy as np
+
+    path = tmp_path / "short.mp4"
+    with av.open(str(path), "w") as out:  # a 1 s clip: 10 frames at 10 fps
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(10):
+            image = np.full((120, 160, 3), i * 20, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    with RunningReader(str(path), sample_fps=10, realtime=False, loop=True, capacity=64) as run:
+        frames = run.frames(30, timeout=20)
+        assert run.reader.status().state is CameraState.ONLINE
+    assert [f.seq for f in frames] == list(range(1, 31))
+    levels = [round(f.image.mean() / 20) for f in frames[:20]]
+    assert levels[:10] == levels[10:20] == list(range(10))  # the clip, then the clip again
+
+
+def test_mjpeg_over_http(mjpeg_server):
+    with RunningReader(mjpeg_server.url, sample_fps=5) as run:
+        frames = run.frames(4, timeout=15)
+        status = run.wait_state(CameraState.ONLINE, 1)
+    assert "mjpeg" in status.reason
+    assert frames[0].image.shape[2] == 3 and frames[0].image.std() > 5
+    mjpeg_server.close()
