@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 from ..naming import topic_segment
+from .camera import CalibrationConfig, CameraConfig
 from .errors import Path
 from .geometry import polygon_problem
 from .root import MonitorConfig
@@ -78,9 +79,27 @@ def _cameras(config: MonitorConfig) -> Found:
             problem = polygon_problem(camera.calibration.world_points)
             if problem:
                 yield (*base, "calibration", "world_points"), problem.replace("polygon", "world points")
+            else:
+                yield from _calibration(camera.calibration, camera, base)
         for zone_name, zone in camera.zones.items():
             has_area = zone.area_m2 is not None or camera.calibration is not None
             yield from _levels(zone, has_area, zone.area_m2, (*base, "zones", zone_name))
+
+
+def _calibration(calibration: CalibrationConfig, camera: CameraConfig, base: Path) -> Found:
+    """The four point pairs must give a floor homography, and calibrated zones must lie on the floor."""
+    from ..zones.calibration import CalibrationError, floor_area, homography  # numpy, only when calibrated
+
+    try:
+        matrix = homography(calibration.image_points, calibration.world_points)
+    except CalibrationError as exc:
+        yield (*base, "calibration"), str(exc)
+        return
+    for zone_name, zone in camera.zones.items():
+        if zone.area_m2 is None and not floor_area(matrix, zone.polygon) < float("inf"):
+            yield (*base, "zones", zone_name, "polygon"), (
+                "the polygon reaches the horizon of the camera's calibration, so its floor area is unbounded; "
+                "keep it on the floor or give 'area_m2'")
 
 
 def _sites(config: MonitorConfig) -> Found:

@@ -1,0 +1,75 @@
+"""Per-camera masks: ROI, ignore polygons, zone counts, areas and the cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from monitor.config import CameraConfig
+from monitor.zones import MaskCache, build_masks, floor_area, homography
+
+LEFT = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+RIGHT = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]
+
+
+def camera(**fields) -> CameraConfig:
+    return CameraConfig.model_validate({"url": "x.mp4", **fields})
+
+
+def test_zone_counts_integrate_density_and_frame_count_is_the_sum():
+    masks = build_masks("c", camera(zones={"left": {"polygon": LEFT}, "right": {"polygon": RIGHT}}), (6, 8))
+    density = np.random.default_rng(1).random((6, 8)).astype(np.float32)
+    counts = masks.zone_counts(density)
+    assert counts["left"] == pytest.approx(float(density[:, :4].sum()), rel=1e-6)
+    assert counts["left"] + counts["right"] == pytest.approx(masks.frame_count(density), rel=1e-6)
+    assert masks.frame_count(density) == pytest.approx(float(density.sum()), rel=1e-6)
+
+
+def test_roi_and_ignore_remove_what_they_cover():
+    ignore = [[0.0, 0.0], [0.25, 0.0], [0.25, 0.5], [0.0, 0.5]]  # 2 x 4 cells of the left zone
+    cam = camera(roi=[[0.0, 0.0], [0.75, 0.0], [0.75, 1.0], [0.0, 1.0]], ignore=[ignore],
+                 zones={"left": {"polygon": LEFT}, "right": {"polygon": RIGHT}})
+    masks = build_masks("c", cam, (8, 8))
+    density = np.ones((8, 8))
+    assert masks.frame_count(density) == pytest.approx(48 - 8)  # 6 of 8 columns, minus the ignored block
+    counts = masks.zone_counts(density)
+    assert counts["left"] == pytest.approx(32 - 8)
+    assert counts["right"] == pytest.approx(16)  # only the half of the right zone inside the ROI
+
+
+def test_explicit_area_wins_over_calibration():
+    image = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    cam = camera(calibration={"image_points": image, "world_points": [[0, 0], [10, 0], [10, 10], [0, 10]]},
+                 zones={"given": {"polygon": LEFT, "area_m2": 7}, "derived": {"polygon": LEFT}})
+    masks = build_masks("c", cam, (6, 8))
+    assert masks.zones["given"].area_m2 == 7
+    assert masks.zones["derived"].area_m2 == pytest.approx(50.0)
+
+
+def test_calibrated_area_is_the_exact_floor_of_the_polygon():
+    image = [[0.20, 0.40], [0.80, 0.40], [0.95, 0.95], [0.05, 0.95]]
+    world = [[0, 20], [12, 20], [12, 0], [0, 0]]
+    zone = [[0.3, 0.5], [0.7, 0.45], [0.8, 0.9], [0.25, 0.85]]
+    cam = camera(calibration={"image_points": image, "world_points": world}, zones={"z": {"polygon": zone}})
+    masks = build_masks("c", cam, (60, 80))
+    assert masks.zones["z"].area_m2 == pytest.approx(floor_area(homography(image, world), zone), rel=1e-9)
+
+
+def test_calibrated_area_shrinks_by_the_ignored_floor():
+    image = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    cam = camera(calibration={"image_points": image, "world_points": [[0, 0], [10, 0], [10, 10], [0, 10]]},
+                 ignore=[[[0.0, 0.0], [0.25, 0.0], [0.25, 1.0], [0.0, 1.0]]],
+                 zones={"left": {"polygon": LEFT}})
+    assert build_masks("c", cam, (8, 8)).zones["left"].area_m2 == pytest.approx(25.0)
+
+
+def test_cache_builds_once_per_camera_and_shape_and_follows_config_changes():
+    cache = MaskCache()
+    cam = camera(zones={"left": {"polygon": LEFT}})
+    first = cache.get("c", cam, (6, 8))
+    assert cache.get("c", cam, (6, 8)) is first
+    assert cache.get("c", cam, (12, 16)) is not first and len(cache) == 2
+    changed = camera(zones={"left": {"polygon": RIGHT}})
+    assert cache.get("c", changed, (6, 8)) is not first
+    cache.forget_except(set())
+    assert len(cache) == 0
