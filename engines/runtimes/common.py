@@ -1,0 +1,70 @@
+"""What every runtime shares: input checks, splitting batches larger than ``max_batch``, closing."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ..errors import EngineError
+
+
+class BaseEngine:
+    """An ``engines.base.Engine``; subclasses implement ``_run`` (N <= max_batch frames -> N x h x w)."""
+
+    backend = "?"
+
+    def __init__(self, precision: str, max_batch: int, reason: str = ""):
+        if max_batch < 1:
+            raise EngineError(f"max_batch must be at least 1, got {max_batch}")
+        self.precision = precision
+        self.max_batch = max_batch
+        self.reason = reason  # why this backend and precision were chosen, for logs and bench reports
+        self.name = f"{self.backend}-{precision}"
+        self._lock = threading.Lock()  # one inference at a time per engine: requests and buffers are shared
+        self._closed = False
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """N x 3 x H x W float32 -> N x H/8 x W/8 float32 density maps (any N; split by max_batch)."""
+        batch = check_batch(batch)
+        with self._lock:
+            if self._closed:
+                raise EngineError(f"engine {self.name} is closed")
+            if len(batch) <= self.max_batch:
+                return self._run(batch)
+            parts = [self._run(batch[i:i + self.max_batch]) for i in range(0, len(batch), self.max_batch)]
+        return np.concatenate(parts)
+
+    def close(self) -> None:
+        """Release the runtime's resources; later calls to ``infer`` fail."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._release()
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Drop references to runtime objects (subclasses free device memory here)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} max_batch={self.max_batch}>"
+
+
+def check_batch(batch: np.ndarray) -> np.ndarray:
+    """A C-contiguous float32 N x 3 x H x W array, or an ``EngineError`` saying what is wrong."""
+    batch = np.asarray(batch)
+    if batch.ndim == 3:
+        raise EngineError(f"infer takes a batch N x 3 x H x W; got one frame {batch.shape} (use batch[None])")
+    if batch.ndim != 4 or batch.shape[1] != 3 or batch.shape[0] < 1:
+        raise EngineError(f"infer takes N x 3 x H x W float32 frames, got shape {batch.shape}")
+    if batch.shape[2] < 8 or batch.shape[3] < 8:
+        raise EngineError(f"frames of {batch.shape[3]}x{batch.shape[2]} are smaller than the model's stride (8)")
+    return np.ascontiguousarray(batch, dtype=np.float32)
