@@ -1,0 +1,5 @@
+"""The daemon: wires sources -> worker -> engine -> aggregator -> publisher and owns their life cycle."""
+
+from .service import Daemon
+
+__all__ = ["Daemon"]

@@ -1,0 +1,220 @@
+"""The daemon's main loop: start the stages, route their output one way, reload on SIGHUP, drain on SIGTERM.
+
+Threads: one reader per camera, one inference worker, the MQTT network thread and the HTTP server.
+Results and camera statuses reach this loop through one queue; the aggregator and the publisher
+are only ever called from here, so neither needs to be thread-safe towards the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from pathlib import Path
+
+from ..config import ConfigError, MonitorConfig, load_config
+from ..errors import UserError
+from ..health import HealthServer
+from ..pipeline import InferenceWorker
+from ..publish import Publisher
+from ..sdnotify import SystemdNotifier
+from ..types import CameraStatus, DensityResult
+from ..zones import Aggregator
+from .fleet import CameraFleet
+from .telemetry import STALLED_AFTER_S, Telemetry
+
+log = logging.getLogger("monitor.daemon")
+TICK_S = 0.5  # state machines and heartbeats advance at least this often without new frames
+
+
+class Daemon:
+    """``crowd-monitor run``: everything between the cameras and the broker."""
+
+    def __init__(self, config_path: str | Path, config: MonitorConfig):
+        self.config_path = str(config_path)
+        self.config = config
+        self.notifier = SystemdNotifier()
+        self._inbox: queue.Queue[DensityResult | CameraStatus] = queue.Queue(maxsize=1000)
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self.inbox_drops = 0
+
+    # -- signals -------------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT drain and exit; SIGHUP reloads the YAML."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+
+    def request_stop(self) -> None:
+        """Ask the main loop to drain and exit (what SIGTERM does)."""
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        """Ask the main loop to reload the config file (what SIGHUP does)."""
+        self._reload.set()
+
+    # -- stage outputs (called from other threads) ------------------------------------------------
+    def _enqueue(self, item: DensityResult | CameraStatus) -> None:
+        try:
+            self._inbox.put_nowait(item)
+        except queue.Full:  # the main loop is far behind; never block a reader or the worker
+            self.inbox_drops += 1
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Start everything, loop until asked to stop, then shut down cleanly; returns the exit code."""
+        from engines import open_engine
+
+        model = self.config.model
+        log.info("opening model %s (backend %s, precision %s)", model.weights, model.backend, model.precision)
+        self.engine = open_engine(model.weights, model.backend, model.precision, max_batch=model.batch_size,
+                                  threads=model.threads, cache_dir=model.cache_dir,
+                                  max_side=model.max_side)
+        log.info("engine ready: %s", self.engine.name)
+        self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue)
+        self.telemetry = Telemetry(self.worker)
+        self.aggregator = Aggregator(self.config)
+        self.publisher = Publisher(self.config)
+        self.fleet = CameraFleet(self.worker, self._enqueue)
+        self.health = self._start_health()
+        self.publisher.start()
+        self.worker.start()
+        self.fleet.apply(self.config.cameras)
+        for status in self.fleet.statuses():
+            log.info("camera %s: %s%s", status.camera, status.state.value,
+                     f" ({status.reason})" if status.reason else "")
+        self.notifier.ready(f"{len(self.config.cameras)} cameras, engine {self.engine.name}")
+        try:
+            self._loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _start_health(self) -> HealthServer | None:
+        cfg = self.config.health
+        if not cfg.enabled:
+            return None
+        try:
+            server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg)
+        except OSError as exc:
+            raise UserError(f"health endpoint cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
+        server.start()
+        return server
+
+    def _loop(self) -> None:
+        next_tick = next_stats = next_watchdog = time.monotonic()
+        while not self._stop.is_set():
+            self._drain(timeout=TICK_S)
+            now = time.monotonic()
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+            if now >= next_tick:
+                self._publish(self.aggregator.tick(time.time()))
+                next_tick = now + TICK_S
+            if now >= next_stats:
+                self._publish_stats()
+                next_stats = now + self.config.mqtt.stats_interval_s
+            if self.notifier.watchdog_interval_s and now >= next_watchdog:
+                self._feed_watchdog()
+                next_watchdog = now + self.notifier.watchdog_interval_s / 3
+
+    def _drain(self, timeout: float) -> None:
+        """Handle every queued result and status; wait up to ``timeout`` for the first."""
+        try:
+            item = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._handle(item)
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, item: DensityResult | CameraStatus) -> None:
+        if isinstance(item, CameraStatus):
+            self.telemetry.record_status(item)
+            self.publisher.publish_status(item)
+            self._publish(self.aggregator.on_status(item))
+            return
+        if item.camera not in self.config.cameras:
+            return  # a late result of a camera removed by a reload
+        self.telemetry.record_result(item)
+        self._publish(self.aggregator.on_result(item))
+        if self.publisher.wants_heatmap(item.camera):
+            self.publisher.publish_heatmap_image(item.camera, item.frame.image, item.density, item.count)
+
+    def _publish(self, update) -> None:
+        if update.readings or update.zones or update.events:
+            self.telemetry.record_update(update)
+            self.publisher.publish_update(update)
+        for event in update.events:
+            log.warning("alert %s %s/%s: %s (%s %.1f, threshold %s)", event.type.value, event.camera, event.zone,
+                        event.level.value, event.metric,
+                        (event.count if event.metric == "count" else event.density) or 0.0, event.threshold)
+
+    def _publish_stats(self) -> None:
+        self.telemetry.publisher_health = self.publisher.health()
+        stats = self.telemetry.stats_payload()
+        stats["inbox_drops"] = self.inbox_drops
+        self.publisher.publish_stats(stats)
+
+    def _feed_watchdog(self) -> None:
+        # Only the inference loop's own heartbeat proves the engine is not hung.
+        age = time.monotonic() - self.worker.last_loop_monotonic
+        if self.worker.alive and age < min(STALLED_AFTER_S, self.notifier.watchdog_interval_s or STALLED_AFTER_S):
+            self.notifier.watchdog()
+        else:
+            log.error("inference loop silent for %.0f s: not feeding the watchdog", age)
+
+    # -- reload --------------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Re-read the YAML: zones, thresholds and cameras change live; a bad file is rejected whole."""
+        self.notifier.reloading()
+        try:
+            try:
+                new = load_config(self.config_path)
+            except ConfigError as exc:
+                log.error("reload rejected, keeping the running config:\n%s", exc)
+                return False
+            if new.model != self.config.model:
+                log.warning("model settings changed: they take effect at the next restart")
+            if new.health != self.config.health:
+                log.warning("health endpoint settings changed: they take effect at the next restart")
+            try:
+                self.publisher.reload(new)
+            except UserError as exc:
+                log.error("reload rejected, keeping the running config: %s", exc)
+                return False
+            changes = self.fleet.apply(new.cameras)
+            self.config = new
+            self.telemetry.forget_cameras(set(new.cameras))
+            self._publish(self.aggregator.reload(new))
+            log.info("reloaded %s: cameras added %s, removed %s, restarted %s", self.config_path,
+                     changes["added"] or "none", changes["removed"] or "none", changes["restarted"] or "none")
+            return True
+        finally:
+            self.notifier.ready()
+
+    # -- shutdown ------------------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        """Stop readers, finish the batch in flight, publish what it produced, then say ``stopped``."""
+        self.notifier.stopping()
+        log.info("stopping")
+        self.fleet.stop_all(timeout=3.0)
+        if not self.worker.stop(timeout=5.0):
+            log.warning("inference worker did not finish its batch in time")
+        while True:
+            try:
+                self._handle(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        self.publisher.stop(clean=True, timeout=5.0)
+        if self.health is not None:
+            self.health.stop()
+        self.engine.close()
+        log.info("stopped")

@@ -1,0 +1,130 @@
+"""What the daemon knows about itself: latest readings and statuses, for /metrics, P/stats and heatmaps."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import cv2
+
+from ..health import CameraHealth, HealthSnapshot
+from ..health.snapshot import ZoneHealth
+from ..pipeline import InferenceWorker
+from ..render import heatmap_overlay
+from ..types import AggregateUpdate, CameraReading, CameraStatus, DensityResult, EventType, ZoneState
+
+STALLED_AFTER_S = 30.0  # the inference loop turns at least every heartbeat; this long silent is a hang
+
+
+class Telemetry:
+    """Collects the latest state from the main loop; read from the HTTP threads (hence the lock)."""
+
+    def __init__(self, worker: InferenceWorker):
+        self._worker = worker
+        self._lock = threading.Lock()
+        self._statuses: dict[str, CameraStatus] = {}
+        self._readings: dict[str, CameraReading] = {}
+        self._zones: dict[tuple[str, str], ZoneState] = {}
+        self._results: dict[str, DensityResult] = {}
+        self.alerts_started = 0
+        self.alerts_ended = 0
+        self.publisher_health: dict[str, Any] = {}
+
+    def record_status(self, status: CameraStatus) -> None:
+        """A camera changed state."""
+        with self._lock:
+            self._statuses[status.camera] = status
+
+    def record_result(self, result: DensityResult) -> None:
+        """A density map arrived (kept for the status page's heatmap)."""
+        with self._lock:
+            self._results[result.camera] = result
+
+    def record_update(self, update: AggregateUpdate) -> None:
+        """The aggregator's output."""
+        with self._lock:
+            for reading in update.readings:
+                self._readings[reading.camera] = reading
+            for zone in update.zones:
+                self._zones[(zone.camera, zone.zone)] = zone
+            for event in update.events:
+                self.alerts_started += event.type == EventType.START
+                self.alerts_ended += event.type == EventType.END
+
+    def forget_cameras(self, keep: set[str]) -> None:
+        """Drop what is known about cameras removed by a reload."""
+        with self._lock:
+            for table in (self._statuses, self._readings, self._results):
+                for name in [n for n in table if n not in keep]:
+                    del table[name]
+            self._zones = {k: v for k, v in self._zones.items() if k[0] in keep or k[0] == "site"}
+
+    def forget_zones(self, keep: set[tuple[str, str]]) -> None:
+        """Drop zones that no longer exist after a reload."""
+        with self._lock:
+            self._zones = {k: v for k, v in self._zones.items() if k in keep}
+
+    def heatmap_jpeg(self, camera: str, quality: int = 80) -> bytes | None:
+        """The latest density overlay of a camera as JPEG, rendered on demand."""
+        with self._lock:
+            result = self._results.get(camera)
+        if result is None:
+            return None
+        overlay = heatmap_overlay(result.frame.image, result.density, result.count)
+        ok, jpeg = cv2.imencode(".jpg", overlay, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return jpeg.tobytes() if ok else None
+
+    def snapshot(self) -> HealthSnapshot:
+        """Health, latencies and per-camera figures as of now."""
+        stats = self._worker.stats()
+        loop_age = float(stats["seconds_since_loop"])
+        problems = []
+        if not self._worker.alive:
+            problems.append("inference worker is not running")
+        elif loop_age > STALLED_AFTER_S:
+            problems.append(f"inference loop stalled for {loop_age:.0f} s (engine hung?)")
+        latency = stats["latency_ms"]
+        with self._lock:
+            cameras = tuple(self._camera_health(name, stats["cameras"].get(name, {}))
+                            for name in sorted(set(self._statuses) | set(stats["cameras"])))
+            zones = tuple(ZoneHealth(z.camera, z.zone, z.count, z.density, z.level.value)
+                          for z in self._zones.values())
+            started, ended = self.alerts_started, self.alerts_ended
+            mqtt = dict(self.publisher_health)
+        return HealthSnapshot(
+            ts=time.time(), healthy=not problems, problems=tuple(problems), engine=str(stats["engine"]),
+            engine_latency_ms={k: latency["infer"][k] for k in ("p50", "p95", "max")},
+            queue_lag_ms={k: latency["queue"][k] for k in ("p50", "p95", "max")},
+            loop_age_s=loop_age, cameras=cameras, zones=zones,
+            alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt)
+
+    def _camera_health(self, name: str, worker_cam: dict[str, Any]) -> CameraHealth:
+        status = self._statuses.get(name)
+        reading = self._readings.get(name)
+        counters = status.counters if status else None
+        lag = worker_cam.get("lag_ms", {}).get("p50") if worker_cam.get("processed") else None
+        return CameraHealth(
+            name=name, state=status.state.value if status else "reconnecting",
+            reason=status.reason if status else "starting", fps=reading.fps if reading else 0.0,
+            count=reading.count if reading else None, frames=counters.frames_read if counters else 0,
+            drops=int(worker_cam.get("drops", 0)), reconnects=counters.reconnects if counters else 0,
+            stalls=counters.stalls if counters else 0,
+            corrupt_frames=counters.corrupt_frames if counters else 0,
+            decode_errors=counters.decode_errors if counters else 0, lag_ms=lag)
+
+    def stats_payload(self) -> dict[str, Any]:
+        """The body of ``P/stats`` (the publisher adds its own ``mqtt`` figures)."""
+        snap = self.snapshot()
+        worker = self._worker.stats()
+        return {
+            "ts": snap.ts,
+            "cameras": {c.name: {"state": c.state, "fps": c.fps, "drops": c.drops, "reconnects": c.reconnects,
+                                 "stalls": c.stalls, "corrupt_frames": c.corrupt_frames,
+                                 "decode_errors": c.decode_errors, "lag_ms": c.lag_ms}
+                        for c in snap.cameras},
+            "engine": {"backend": snap.engine, "latency_ms": snap.engine_latency_ms["p50"],
+                       "batch": worker["max_batch"], "frames": worker["frames"],
+                       "errors": worker["engine_errors"]},
+            "alerts": {"started": snap.alerts_started, "active": snap.alerts_active},
+        }
