@@ -174,7 +174,7 @@ class CameraReader:
             if self._decode(packet, t, media_t, source):
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > self.config.read_timeout_s:
-                raise SourceError(f"no decodable frame for {self.config.read_timeout_s:g} s", "stalls")
+                raise SourceError(f"no decodable frame for {self.config.read_timeout_s:g} s")
             self._cpu_s = time.thread_time() - self._cpu_origin
 
     def _next_packet(self, demux):
@@ -235,6 +235,7 @@ class CameraReader:
                     return
         self.slot.put(frame)
         self._tracker.count("frames_sampled")
+        self._tracker.set_counter("slot_drops", self.slot.drops)
 
 
 def _packet_time(packet) -> float | None:

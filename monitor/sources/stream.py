@@ -18,6 +18,7 @@ from .kinds import OpenSpec, SourceKind
 from .redact import redact_text
 
 # Formats FFmpeg opens that are not camera video (text rendered as ANSI art, subtitles, ...).
+_INTRA_ONLY = {"mjpeg", "jpeg2000", "png"}
 _NOT_VIDEO_FORMATS = {"tty", "lrc", "srt", "ass", "webvtt", "sami", "subviewer", "subviewer1", "microdvd"}
 
 
@@ -74,6 +75,10 @@ def open_source(spec: OpenSpec, open_timeout_s: float, read_timeout_s: float) ->
     ctx = stream.codec_context
     ctx.thread_count = 1  # one camera per thread: predictable cost, no frame-threading delay
     ctx.thread_type = "SLICE"
+    if ctx.name in _INTRA_ONLY:
+        # A damaged JPEG is otherwise "concealed" into a frame of garbage (measured: 2 of 3
+        # damaged MJPEG frames decoded without error); each frame stands alone, so reject it.
+        ctx.options = {"err_detect": "explode"}
     return OpenedSource(container, stream)
 
 

@@ -97,7 +97,7 @@ def test_dead_camera_does_not_slow_the_live_ones(rtsp_server, silent_server):
         beats = rig.beats
     for name in ("live1", "live2"):
         got = sum(1 for camera, _, _ in results if camera == name)
-        assert 7 <= got <= 13, (name, got)  # 2 frames/s for 5 s, with slack
+        assert 6 <= got <= 14, (name, got)  # 2 frames/s for 5 s, with slack for a busy machine
     assert not any(camera == "dead" for camera, _, _ in results)
     assert dead.state is CameraState.RECONNECTING and "no answer" in dead.reason
     assert beats >= 10  # the loop kept beating (watchdog) throughout

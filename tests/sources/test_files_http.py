@@ -67,3 +67,20 @@ def test_mjpeg_over_http(mjpeg_server):
     assert "mjpeg" in status.reason
     assert frames[0].image.shape[2] == 3 and frames[0].image.std() > 5
     mjpeg_server.close()
+
+
+def test_corrupt_frames_mid_stream_are_counted_and_skipped():
+    from tests.support.streams import MjpegServer
+
+    server = MjpegServer(fps=20, corrupt_every=3)
+    try:
+        with RunningReader(server.url, sample_fps=20, capacity=100) as run:
+            frames = run.frames(10, timeout=15)
+            status = run.reader.status()
+    finally:
+        server.close()
+    bad = status.counters.decode_errors + status.counters.corrupt_frames
+    assert bad >= 3, status.counters  # every third JPEG is damaged: none may pass as a frame
+    assert bad >= (status.counters.frames_read - 2) // 3, status.counters
+    assert status.state is CameraState.ONLINE  # damaged frames do not drop the connection
+    assert status.counters.frames_read >= len(frames) + 2  # the damaged ones were not delivered

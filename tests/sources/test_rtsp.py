@@ -58,7 +58,7 @@ def test_stalled_stream_is_detected_within_the_read_timeout(rtsp_server):
         finally:
             rtsp_server.resume()
         # FFmpeg's default would block for minutes; the read timeout (2 s) must take effect.
-        assert 1.0 <= elapsed <= 2.0 + 1.5, elapsed
+        assert 1.0 <= elapsed <= 2.0 + 2.0, elapsed  # measured ~2.05 s; slack for a busy machine
         assert status.counters.stalls == 1 and "read timeout" in status.reason
         run.wait_state(CameraState.ONLINE, 20)
 

@@ -102,9 +102,10 @@ class SilentServer(_TcpServer):
 class MjpegServer:
     """``http://127.0.0.1:PORT/video.mjpg``: JPEG frames at ``fps`` as multipart/x-mixed-replace."""
 
-    def __init__(self, fps: float = 10.0, frames: list[bytes] | None = None):
+    def __init__(self, fps: float = 10.0, frames: list[bytes] | None = None, corrupt_every: int = 0):
         self.frames = frames or jpeg_frames()
         self.fps = fps
+        self.corrupt_every = corrupt_every  # every k-th JPEG has its entropy-coded data overwritten
         self.closed = threading.Event()
         server = self
 
@@ -116,9 +117,17 @@ class MjpegServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
                 self.end_headers()
+                try:
+                    self._stream()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the reader hung up
+
+            def _stream(self) -> None:
                 i = 0
                 while not server.closed.is_set():
                     data = server.frames[i % len(server.frames)]
+                    if server.corrupt_every and i % server.corrupt_every == server.corrupt_every - 1:
+                        data = data[:len(data) // 3] + os.urandom(len(data) // 3) + data[2 * len(data) // 3:]
                     self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
                                      + f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
                     i += 1
