@@ -1,7 +1,8 @@
-"""A real RTSP server for tests and benchmarks (GStreamer rtsp-server, H.264 via x264).
+"""A real RTSP camera stand-in for the demo, tests and benchmarks (GStreamer rtsp-server, H.264 via x264).
 
 Runs under Debian's ``/usr/bin/python3`` (the venv's Python cannot import ``gi``), started as a
-subprocess by ``tests/support/rtsp.py``.  Prints ``ready`` on stdout once it listens.
+subprocess by ``crowd-monitor demo`` and ``tests/support/rtsp.py``.  Prints ``ready`` on stdout
+once it listens.
 
     /usr/bin/python3 rtsp_server.py PORT [--frames DIR | --file VIDEO] [--size 640x480] [--fps 10]
 """
@@ -20,7 +21,7 @@ def source_pipeline(args: argparse.Namespace) -> str:
     """The raw-video half of the launch line: real frames when given, a test pattern otherwise."""
     if args.frames:
         # multifilesrc is not live: identity sync=true paces it at the declared frame rate.
-        return (f"multifilesrc location={args.frames}/seq_%06d.jpg index=1 loop=true"
+        return (f"multifilesrc location={args.frames}/{args.pattern} index=1 loop=true"
                 f" caps=image/jpeg,framerate={args.fps}/1 ! jpegdec ! videoconvert ! identity sync=true")
     if args.file:
         return (f"filesrc location={args.file} ! decodebin ! videoconvert ! videorate"
@@ -42,6 +43,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("port")
     parser.add_argument("--frames", help="folder of seq_NNNNNN.jpg (the Mall layout)")
+    parser.add_argument("--pattern", default="seq_%06d.jpg", help="file names in --frames, numbered from 1")
     parser.add_argument("--file", help="a video file to serve")
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--fps", type=int, default=10)
