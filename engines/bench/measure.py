@@ -60,13 +60,13 @@ def compare(run: Run, reference: Run) -> dict:
     """Count differences (percent of the reference) and map correlations against ``reference``."""
     ours, theirs = run.counts, reference.counts[:len(run.counts)]
     rel = np.abs(ours - theirs) / np.maximum(theirs, 1e-6) * 100.0
-    corr = [correlation(a, b) for a, b in zip(run.maps, reference.maps)]
+    corr = [c for c in (correlation(a, b) for a, b in zip(run.maps, reference.maps)) if not np.isnan(c)]
     return {
         "count_diff_pct_mean": round(float(rel.mean()), 3),
         "count_diff_pct_max": round(float(rel.max()), 3),
         "total_count_diff_pct": round(float((ours.sum() - theirs.sum()) / theirs.sum() * 100.0), 3),
-        "map_correlation_min": round(float(np.nanmin(corr)), 5),
-        "map_correlation_mean": round(float(np.nanmean(corr)), 5),
+        "map_correlation_min": round(float(min(corr)), 5) if corr else None,  # None: constant maps
+        "map_correlation_mean": round(float(np.mean(corr)), 5) if corr else None,
     }
 
 

@@ -18,7 +18,10 @@ def is_quantized(path: Path) -> bool:
     """True when the ONNX file holds quantize/dequantize operations (an INT8 model)."""
     import onnx
 
-    graph = onnx.load(str(path), load_external_data=False).graph
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise EngineError(f"ONNX Runtime cannot load {path}: {exc} (truncated or not an ONNX file?)") from None
     return any(node.op_type in QUANTIZED_OPS for node in graph.node)
 
 

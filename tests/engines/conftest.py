@@ -50,3 +50,52 @@ def torch_reference(model, batch: np.ndarray) -> np.ndarray:
 
     with torch.inference_mode():
         return model(torch.from_numpy(batch)).numpy()[:, 0]
+
+
+@pytest.fixture(scope="session")
+def engine_cache(tmp_path_factory):
+    """An engine cache folder shared by the engine tests (never the user's ~/.cache)."""
+    return str(tmp_path_factory.mktemp("engine-cache"))
+
+
+@pytest.fixture(scope="session")
+def graph_path(weights, engine_cache):
+    """The built CSRNet ONNX of the default weights, in the test cache."""
+    from engines.graph import cached_graph_path
+
+    return cached_graph_path(weights, engine_cache)
+
+
+@pytest.fixture(scope="session")
+def reference_maps(torch_model, small_batch) -> np.ndarray:
+    """torch fp32 density maps of ``small_batch`` (the reference every backend is compared with)."""
+    return torch_reference(torch_model, small_batch)
+
+
+def open_shared(cache: dict, engine_cache: str, backend: str, precision: str, model: str = "csrnet-0.2"):
+    """Open an engine once per session (skipping when its backend is missing)."""
+    from engines import open_engine
+    from engines.errors import BackendUnavailable
+
+    key = (model, backend, precision)
+    if key not in cache:
+        try:
+            cache[key] = open_engine(model, backend, precision, max_batch=2, cache_dir=engine_cache)
+        except BackendUnavailable as exc:
+            pytest.skip(str(exc))
+    return cache[key]
+
+
+@pytest.fixture(scope="session")
+def engines_session(engine_cache):
+    """``get(backend, precision)``: engines opened once and closed at the end of the session."""
+    cache: dict = {}
+    yield lambda backend, precision, model="csrnet-0.2": open_shared(cache, engine_cache, backend, precision, model)
+    for engine in cache.values():
+        engine.close()
+
+
+def relative_count_diff(maps: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """|count - reference count| / reference count, per frame."""
+    ours, theirs = maps.sum(axis=(1, 2)), reference.sum(axis=(1, 2))
+    return np.abs(ours - theirs) / theirs
