@@ -108,6 +108,7 @@ class Telemetry:
             name=name, state=status.state.value if status else "reconnecting",
             reason=status.reason if status else "starting", fps=reading.fps if reading else 0.0,
             count=reading.count if reading else None, frames=counters.frames_read if counters else 0,
+            processed=int(worker_cam.get("processed", 0)),
             drops=int(worker_cam.get("drops", 0)), reconnects=counters.reconnects if counters else 0,
             stalls=counters.stalls if counters else 0,
             corrupt_frames=counters.corrupt_frames if counters else 0,

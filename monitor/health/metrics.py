@@ -42,6 +42,7 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "fps": _Family("camera_fps", "gauge", "Density maps per second per camera"),
         "online": _Family("camera_online", "gauge", "1 when the camera is online"),
         "frames": _Family("camera_frames_total", "counter", "Frames read from the camera"),
+        "processed": _Family("camera_frames_processed_total", "counter", "Frames turned into density maps"),
         "drops": _Family("camera_dropped_frames_total", "counter", "Frames dropped by the latest-frame slot"),
         "reconnects": _Family("camera_reconnects_total", "counter", "Reconnections to the camera"),
         "stalls": _Family("camera_stalls_total", "counter", "Reads that timed out"),
@@ -66,6 +67,7 @@ def render_metrics(snap: HealthSnapshot) -> str:
         f["fps"].add(cam.fps, camera=cam.name)
         f["online"].add(1 if cam.state == "online" else 0, camera=cam.name)
         f["frames"].add(cam.frames, camera=cam.name)
+        f["processed"].add(cam.processed, camera=cam.name)
         f["drops"].add(cam.drops, camera=cam.name)
         f["reconnects"].add(cam.reconnects, camera=cam.name)
         f["stalls"].add(cam.stalls, camera=cam.name)

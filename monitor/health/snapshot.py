@@ -15,7 +15,8 @@ class CameraHealth:
     reason: str
     fps: float = 0.0  # results per second over the last window
     count: float | None = None
-    frames: int = 0
+    frames: int = 0  # read from the source
+    processed: int = 0  # turned into density maps
     drops: int = 0
     reconnects: int = 0
     stalls: int = 0
