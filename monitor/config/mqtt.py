@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from .base import PositiveSeconds, StrictModel
+from .base import PositiveSeconds, Seconds, StrictModel
 
 
 class TLSConfig(StrictModel):
@@ -39,6 +39,7 @@ class MqttConfig(StrictModel):
     client_id: str | None = None  # None: crowd-monitor-<hostname>; must be unique per daemon
     protocol: Literal["auto", "5", "3.1.1"] = "auto"
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+    will_delay_s: Seconds = 5.0  # MQTT 5: a blip shorter than this does not flash "offline"
     homeassistant: bool = True
     discovery_prefix: str = "homeassistant"
     heartbeat_s: PositiveSeconds = 30.0  # state is republished at least this often
@@ -54,3 +55,10 @@ class MqttConfig(StrictModel):
         if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
             raise ValueError("must be a non-empty topic without '+', '#' or a leading/trailing '/'")
         return value
+
+    @model_validator(mode="after")
+    def _state_outlives_heartbeat(self) -> "MqttConfig":
+        if self.state_expiry_s <= self.heartbeat_s:
+            raise ValueError("state_expiry_s must be longer than heartbeat_s, or retained state would expire"
+                             " between heartbeats")
+        return self

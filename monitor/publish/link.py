@@ -1,0 +1,254 @@
+"""The publisher's network thread: connect with backoff, republish everything, pump, say goodbye.
+
+One thread owns every paho call except the callbacks: it connects (a fresh client per attempt),
+then loops publishing what the API threads queued in ``Core``, until the connection is lost, the
+config asks for a new connection, or ``stop()``.  paho's own thread only does the socket I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from .connection import Backoff, Callbacks, ConnectFailure, Session, open_session
+from .core import Context, Core
+from .discovery import status_topic
+from .payloads import ONLINE, STOPPED, encode, stats_body
+from .wire import Work, send
+
+log = logging.getLogger("monitor.publish")
+
+FLUSH_AT_STOP_S = 3.0  # a clean stop waits this long for waiting events to reach the broker
+GOODBYE_ACK_S = 5.0
+
+
+class Link:
+    """Runs in its own thread (``run``) for the publisher's whole life."""
+
+    def __init__(self, core: Core):
+        self.core = core
+        self.known_protocol: str | None = None  # what worked, for protocol: auto
+        self.try_v311 = False
+        self.calls = Callbacks(on_lost=self._on_lost, on_publish=self._on_publish, on_message=self._on_message)
+        self.last_logged = ""
+
+    # -- paho callbacks (paho's thread) ------------------------------------------------------------
+    def _on_lost(self, reason: str) -> None:
+        with self.core.cond:
+            self.core.cond.notify_all()
+
+    def _on_publish(self, mid: int, ok: bool) -> None:
+        self.core.acks.put((mid, ok))
+        with self.core.cond:
+            self.core.cond.notify_all()
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        core = self.core
+        with core.cond:
+            if topic == status_topic(core.context.config) and payload.strip() == b"online":
+                log.info("Home Assistant announced online: resending discovery and state")
+                core.send_discovery = True
+                core.state.mark_all()
+                core.cond.notify_all()
+
+    # -- the thread --------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Connect, serve, reconnect with backoff, until stop()."""
+        core = self.core
+        backoff = Backoff(core.context.mqtt.reconnect_max_s)
+        while True:
+            with core.cond:
+                if core.stopping:
+                    break
+                core.restart = False
+                ctx = core.context
+                protocol = self._protocol(ctx)
+                core.counters.connect_attempts += 1
+            try:
+                session = open_session(ctx.mqtt, ctx.client_id, protocol, ctx.topics.available, self.calls)
+            except ConnectFailure as failure:
+                delay = self._failed(failure, ctx, protocol, backoff)
+                if delay:
+                    with core.cond:
+                        core.cond.wait_for(lambda: core.stopping or core.restart, timeout=delay)
+                continue
+            backoff = Backoff(ctx.mqtt.reconnect_max_s)
+            try:
+                self._serve(session, ctx)
+            except Exception:  # a bug must not silently end publishing: log it and reconnect
+                log.exception("unexpected error in the MQTT publisher; reconnecting")
+                with core.cond:
+                    core.cond.wait_for(lambda: core.stopping, timeout=backoff.next())
+        self._final()
+
+    def _protocol(self, ctx: Context) -> str:
+        wanted = ctx.mqtt.protocol
+        if wanted != "auto":
+            return wanted
+        return self.known_protocol or ("3.1.1" if self.try_v311 else "5")
+
+    def _failed(self, failure: ConnectFailure, ctx: Context, protocol: str, backoff: Backoff) -> float:
+        """Record and log a failed attempt; the delay before the next (0: retry at once)."""
+        with self.core.cond:
+            self.core.counters.last_error = str(failure)
+            self.core.counters.last_error_kind = failure.kind
+        auto_v5 = ctx.mqtt.protocol == "auto" and protocol == "5"
+        if auto_v5 and failure.kind in ("protocol", "closed"):
+            log.info("%s; trying MQTT 3.1.1", failure)
+            self.known_protocol = "3.1.1" if failure.kind == "protocol" else None
+            self.try_v311 = True
+            return 0.0
+        self.try_v311 = False
+        if failure.kind == "auth":
+            log.error("%s", failure)  # no retry storm: wrong credentials wait the longest delay
+            return backoff.max_s
+        level = logging.WARNING if str(failure) != self.last_logged else logging.DEBUG
+        self.last_logged = str(failure)
+        delay = backoff.next()
+        log.log(level, "%s; retrying in %.1f s", failure, delay)
+        return delay
+
+    def _serve(self, session: Session, ctx: Context) -> None:
+        try:
+            self._connected(session, ctx)
+            self._pump(session, ctx)
+        finally:
+            self._disconnected(session)
+
+    def _pump(self, session: Session, ctx: Context) -> None:
+        """Publish what is queued until the connection ends or we leave."""
+        expiry = None
+        if session.protocol == "5":
+            expiry = Properties(PacketTypes.PUBLISH)
+            expiry.MessageExpiryInterval = int(round(ctx.mqtt.state_expiry_s))
+        core, heartbeat = self.core, ctx.mqtt.heartbeat_s
+        next_beat = time.monotonic() + heartbeat
+        leaving = ""
+        while not leaving:
+            with core.cond:
+                core.drain_acks()
+                if session.lost:
+                    break
+                if core.stopping or core.restart:
+                    leaving = self._how_to_leave(ctx)
+                    break
+                now = time.monotonic()
+                if now >= next_beat:
+                    self._heartbeat(ctx)
+                    next_beat = now + heartbeat
+                work = self._collect(ctx)
+                if work.empty():
+                    wake = min(next_beat, core.stats_due) if core.stats is not None else next_beat
+                    core.cond.wait(timeout=max(0.01, wake - now))
+                    continue
+            send(session.client, self.core, ctx.topics, work, expiry)
+        if leaving == "abrupt":
+            session.end(clean=False)
+        elif leaving == "reconnect":
+            session.end(clean=True)
+        elif leaving == "clean":
+            self._flush(session, ctx, expiry)
+            self._leave(session, ctx)
+
+    def _how_to_leave(self, ctx: Context) -> str:
+        """abrupt (the will says offline), clean (state deleted, ``stopped``) or reconnect. Hold cond."""
+        core = self.core
+        if core.stopping:
+            return "clean" if core.clean_stop else "abrupt"
+        # A reload with new connection settings: same broker and prefix need no goodbye.
+        return "reconnect" if ctx.same_place(core.context) else "clean"
+
+    def _connected(self, session: Session, ctx: Context) -> None:
+        core = self.core
+        if ctx.mqtt.protocol == "auto":
+            self.known_protocol = session.protocol
+        with core.cond:
+            core.connected = True
+            core.counters.connections += 1
+            core.counters.protocol = session.protocol
+            core.counters.last_error = core.counters.last_error_kind = None
+            core.send_discovery = True
+            core.state.mark_all()
+            if core.clear_unknown:  # a previous run's retained state must not pass for ours
+                for topic in ctx.plan.retained_topics(ctx.topics) - core.state.topics():
+                    core.state.clear(topic)
+                core.clear_unknown = False
+        log.info("connected to the MQTT broker %s:%s as %s (MQTT %s)", ctx.mqtt.host, ctx.mqtt.port,
+                 ctx.client_id, session.protocol)
+        self.last_logged = ""
+        if ctx.mqtt.homeassistant:
+            session.client.subscribe(status_topic(ctx.config), qos=1)
+        session.client.publish(ctx.topics.available, ONLINE, qos=1, retain=True)
+
+    def _heartbeat(self, ctx: Context) -> None:
+        """Republish everything; state whose measurement is too old is deleted instead. Hold cond."""
+        state = self.core.state
+        for topic in state.stale(time.time(), ctx.mqtt.state_expiry_s):
+            log.info("clearing stale retained state on %s", topic)
+            state.clear(topic)
+        state.mark_all()
+
+    def _collect(self, ctx: Context) -> Work:
+        """Take what is queued. Hold cond."""
+        core = self.core
+        work = Work()
+        work.clears, work.records = core.state.take()
+        if core.send_discovery:
+            work.discovery, core.send_discovery = dict(core.context.discovery), False
+        work.events = core.outbox.take()
+        now = time.monotonic()
+        if core.stats is not None and now >= core.stats_due:
+            work.stats = encode(stats_body(core.stats, core.health(), time.time()))
+            core.stats = None
+            core.stats_due = now + ctx.mqtt.stats_interval_s
+        work.heatmaps, core.heatmaps = core.heatmaps, {}
+        return work
+
+    def _flush(self, session: Session, ctx: Context, expiry: Properties | None) -> None:
+        """Give waiting events a few seconds to reach the broker before a clean stop."""
+        core = self.core
+        deadline = time.monotonic() + FLUSH_AT_STOP_S
+        while time.monotonic() < deadline and not session.lost:
+            with core.cond:
+                core.drain_acks()
+                if not len(core.outbox):
+                    return
+                work = Work(events=core.outbox.take())
+            if work.events:
+                send(session.client, self.core, ctx.topics, work, expiry)
+            with core.cond:
+                core.cond.wait(timeout=0.05)
+
+    def _leave(self, session: Session, ctx: Context) -> None:
+        """Delete every retained state topic, publish ``stopped``, then DISCONNECT (no will)."""
+        for topic in sorted(ctx.plan.retained_topics(ctx.topics)):
+            session.client.publish(topic, b"", qos=1, retain=True)
+        info = session.client.publish(ctx.topics.available, STOPPED, qos=1, retain=True)
+        try:
+            info.wait_for_publish(GOODBYE_ACK_S)
+        except (RuntimeError, ValueError) as err:
+            log.warning("could not publish 'stopped' before leaving: %s", err)
+        session.end(clean=True)
+
+    def _disconnected(self, session: Session) -> None:
+        core = self.core
+        session.end(clean=False)  # the connection is gone or closed: this only joins paho's thread
+        with core.cond:
+            core.drain_acks()
+            back = core.outbox.requeue_inflight()
+            core.connected = False
+            core.heatmaps.clear()
+            stopping = core.stopping
+        if session.lost and not stopping:
+            log.warning("lost the connection to the MQTT broker (%s); %d unacknowledged event(s) will be"
+                        " sent again after reconnecting", session.lost_reason, back)
+
+    def _final(self) -> None:
+        with self.core.cond:
+            left = self.core.outbox.drop_all()
+        if left:
+            log.warning("stopped with %d alert event(s) never delivered to the MQTT broker", left)
+

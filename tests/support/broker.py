@@ -1,0 +1,247 @@
+"""A real Mosquitto broker for tests, on a free loopback port, and a subscriber that records messages.
+
+Never the system broker on 1883: every broker here is a private ``mosquitto`` process with its own
+config, log and persistence folder.  Options: a password file, a TLS listener with a test CA made by
+the ``openssl`` CLI, persistence (sessions and retained messages survive ``restart()``), and
+``queue_qos0`` so a persistent subscriber misses nothing while it reconnects.  The recording
+subscriber is in ``recorder.py``, the 3.1.1-only proxy in ``mqtt_proxy.py``.
+
+Fixtures (registered through ``tests/conftest.py``): ``mosquitto`` (a plain broker),
+``mosquitto_factory`` (brokers with options), ``tls_files`` (a test CA, server and client
+certificates, and a second, unrelated CA), ``mqtt_recorder`` (subscribers, closed at teardown).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_listening(port: int, timeout: float = 10.0) -> None:
+    """Return once ``port`` accepts TCP connections; raise after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {HOST}:{port} after {timeout} s")
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """Certificates made for one test session: a CA, a server and client pair, an unrelated CA."""
+
+    ca_file: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca_file: Path  # a CA that did not sign the server's certificate
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _make_ca(folder: Path, name: str) -> tuple[Path, Path]:
+    key, cert = folder / f"{name}.key", folder / f"{name}.crt"
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={name}", cwd=folder)
+    return key, cert
+
+
+def _make_leaf(folder: Path, name: str, ca: tuple[Path, Path], extensions: str) -> tuple[Path, Path]:
+    key, csr, cert = folder / f"{name}.key", folder / f"{name}.csr", folder / f"{name}.crt"
+    ext = folder / f"{name}.ext"
+    ext.write_text(extensions)
+    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}", cwd=folder)
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca[1]), "-CAkey", str(ca[0]), "-CAcreateserial",
+             "-out", str(cert), "-days", "2", "-extfile", str(ext), cwd=folder)
+    return key, cert
+
+
+def make_tls_files(folder: Path) -> TLSFiles:
+    """Generate a test CA, a server certificate for 127.0.0.1/localhost, a client one, another CA."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca = _make_ca(folder, "test-ca")
+    server = _make_leaf(folder, "server", ca, "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                        "extendedKeyUsage=serverAuth\n")
+    client = _make_leaf(folder, "client", ca, "extendedKeyUsage=clientAuth\n")
+    other = _make_ca(folder, "other-ca")
+    return TLSFiles(ca[1], server[1], server[0], client[1], client[0], other[1])
+
+
+class MosquittoBroker:
+    """One private mosquitto process; ``restart()`` keeps its port, sessions and retained messages."""
+
+    def __init__(self, workdir: Path, *, users: dict[str, str] | None = None, tls: TLSFiles | None = None,
+                 require_certificate: bool = False, persistence: bool = True, queue_qos0: bool = False):
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.host = HOST
+        self.port = free_port()
+        self.users = users
+        self.tls = tls
+        self.log_file = workdir / "mosquitto.log"
+        self._proc: subprocess.Popen | None = None
+        self._write_config(require_certificate, persistence, queue_qos0)
+
+    def _write_config(self, require_certificate: bool, persistence: bool, queue_qos0: bool) -> None:
+        lines = [f"listener {self.port} {HOST}", "user root", f"log_dest file {self.log_file}",
+                 "log_type all", "connection_messages true", "log_timestamp_format %H:%M:%S",
+                 f"persistence {'true' if persistence else 'false'}", f"persistence_location {self.workdir}/",
+                 f"queue_qos0_messages {'true' if queue_qos0 else 'false'}", "max_queued_messages 10000"]
+        if self.users is not None:
+            password_file = self.workdir / "passwords"
+            password_file.write_text("")
+            for user, password in self.users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(password_file), user, password],
+                               check=True, capture_output=True, timeout=30)
+            lines += ["allow_anonymous false", f"password_file {password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        if self.tls is not None:
+            lines += [f"cafile {self.tls.ca_file}", f"certfile {self.tls.server_cert}",
+                      f"keyfile {self.tls.server_key}",
+                      f"require_certificate {'true' if require_certificate else 'false'}"]
+        self.config_file = self.workdir / "mosquitto.conf"
+        self.config_file.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> "MosquittoBroker":
+        """Start the broker and wait until it accepts connections."""
+        if self._proc is not None and self._proc.poll() is None:
+            return self
+        self._proc = subprocess.Popen([MOSQUITTO, "-c", str(self.config_file)], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+        try:
+            wait_listening(self.port)
+        except TimeoutError:
+            self.kill()
+            raise RuntimeError(f"mosquitto did not start:\n{self.log()}") from None
+        return self
+
+    def stop(self) -> None:
+        """Graceful shutdown (SIGTERM): persistence is written, clients see the connection close."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._close_pipes()
+
+    def kill(self) -> None:
+        """Abrupt end (SIGKILL)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        if self._proc is not None and self._proc.stderr is not None:
+            self._proc.stderr.close()
+        self._proc = None
+
+    def restart(self) -> None:
+        """Stop, then start again on the same port."""
+        self.stop()
+        self.start()
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def log(self) -> str:
+        """The broker's log so far."""
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def connection_attempts(self) -> int:
+        """MQTT connection requests the broker answered (CONNACKs: accepted or refused).
+
+        TCP probes without a CONNECT (the readiness check) are not counted.  The broker writes its
+        log with a little delay: read it a moment after the attempts.
+        """
+        return self.log().count("Sending CONNACK")
+
+    def __enter__(self) -> "MosquittoBroker":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A test CA with server/client certificates and an unrelated CA (openssl CLI, once per session)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., MosquittoBroker]]:
+    """Start brokers with options (``users=``, ``tls=``, ``queue_qos0=`` ...); all killed at teardown."""
+    if not Path(MOSQUITTO).exists():
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
+    brokers: list[MosquittoBroker] = []
+
+    def start(**options: object) -> MosquittoBroker:
+        broker = MosquittoBroker(tmp_path / f"broker{len(brokers)}", **options)  # type: ignore[arg-type]
+        brokers.append(broker)
+        return broker.start()
+
+    yield start
+    for broker in brokers:
+        broker.kill()
+
+
+@pytest.fixture
+def mosquitto(mosquitto_factory: Callable[..., MosquittoBroker]) -> MosquittoBroker:
+    """A plain anonymous broker on a free loopback port."""
+    return mosquitto_factory()
+
+
+@pytest.fixture
+def mqtt_recorder() -> Iterator[Callable[..., Recorder]]:
+    """Make recorders (``mqtt_recorder(broker, topics, persistent=...)``); closed at teardown."""
+    from .recorder import Recorder  # noqa: F811 (imported here: the recorder module imports this one)
+
+    recorders: list[Recorder] = []
+
+    def make(broker: MosquittoBroker, topics: list[str] | None = None, **options: object) -> Recorder:
+        recorder = Recorder(broker, topics, **options)  # type: ignore[arg-type]
+        recorders.append(recorder)
+        return recorder
+
+    yield make
+    for recorder in recorders:
+        recorder.close()

@@ -1,0 +1,102 @@
+"""A TCP proxy that makes a real broker look like an MQTT 3.1.1-only one (protocol fallback tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+from .broker import HOST, MosquittoBroker
+
+
+class Mqtt311OnlyProxy:
+    """A TCP proxy in front of a broker that refuses MQTT 5 like a 3.1.1-only broker does.
+
+    An MQTT 5 CONNECT gets the 3.1.1 CONNACK "unacceptable protocol version" (return code 1) and
+    the connection is closed; other connections are piped to the real broker unchanged.
+    """
+
+    def __init__(self, broker: MosquittoBroker):
+        self.broker = broker
+        self.host = HOST
+        self.refused_v5 = 0
+        self._server = socket.create_server((HOST, 0))
+        self.port = self._server.getsockname()[1]
+        self._stopped = False
+        threading.Thread(target=self._accept, name="mqtt311-proxy", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _read_connect(client: socket.socket) -> bytes:
+        data = b""
+        while len(data) < 2 or not _complete(data):
+            chunk = client.recv(4096)
+            if not chunk:
+                raise OSError("closed before CONNECT")
+            data += chunk
+        return data
+
+    def _handle(self, client: socket.socket) -> None:
+        try:
+            first = self._read_connect(client)
+            if _protocol_level(first) == 5:
+                self.refused_v5 += 1
+                client.sendall(b"\x20\x02\x00\x01")
+                client.close()
+                return
+            upstream = socket.create_connection((self.broker.host, self.broker.port))
+            upstream.sendall(first)
+        except OSError:
+            client.close()
+            return
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        """Stop accepting connections."""
+        self._stopped = True
+        self._server.close()
+
+
+def _remaining_length(data: bytes) -> tuple[int, int] | None:
+    """(remaining length, header size) of the packet at the start of ``data``, None if incomplete."""
+    value, shift = 0, 0
+    for index in range(1, min(len(data), 5)):
+        value |= (data[index] & 0x7F) << shift
+        if not data[index] & 0x80:
+            return value, index + 1
+        shift += 7
+    return None
+
+
+def _complete(data: bytes) -> bool:
+    found = _remaining_length(data)
+    return found is not None and len(data) >= found[0] + found[1]
+
+
+def _protocol_level(connect: bytes) -> int:
+    """The protocol level byte of a CONNECT packet (4: 3.1.1, 5: MQTT 5)."""
+    _, header = _remaining_length(connect)  # type: ignore[misc]
+    name_length = int.from_bytes(connect[header:header + 2], "big")
+    return connect[header + 2 + name_length]
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
