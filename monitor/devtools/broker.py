@@ -27,8 +27,9 @@ def wait_listening(port: int, timeout: float = 10.0) -> bool:
 class LocalBroker:
     """Mosquitto bound to 127.0.0.1 with anonymous access, or the embedded broker as a fallback."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, *, prefer_mosquitto: bool = True):
         self.port = port or free_port()
+        self.prefer_mosquitto = prefer_mosquitto
         self.kind = "none"
         self._process: subprocess.Popen | None = None
         self._embedded = None
@@ -37,7 +38,7 @@ class LocalBroker:
     def start(self) -> "LocalBroker":
         """Start Mosquitto, or the embedded broker when the mosquitto binary is missing."""
         exe = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
-        if exe:
+        if exe and self.prefer_mosquitto:
             conf = Path(self._dir.name) / "mosquitto.conf"
             conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
                             f"log_dest file {Path(self._dir.name) / 'mosquitto.log'}\n")
