@@ -21,8 +21,9 @@ from .wire import Work, send
 
 log = logging.getLogger("monitor.publish")
 
-FLUSH_AT_STOP_S = 3.0  # a clean stop waits this long for waiting events to reach the broker
-GOODBYE_ACK_S = 5.0
+FLUSH_AT_STOP_S = 2.0  # a clean stop waits this long for waiting events to reach the broker
+GOODBYE_ACK_S = 2.0  # ... and this long for the broker to acknowledge ``stopped``
+STABLE_S = 10.0  # a connection lost sooner than this after connecting waits the backoff before retrying
 
 
 class Link:
@@ -34,6 +35,7 @@ class Link:
         self.try_v311 = False
         self.calls = Callbacks(on_lost=self._on_lost, on_publish=self._on_publish, on_message=self._on_message)
         self.last_logged = ""
+        self.early_drops = 0  # connections lost right after connecting, in a row
 
     # -- paho callbacks (paho's thread) ------------------------------------------------------------
     def _on_lost(self, reason: str) -> None:
@@ -70,19 +72,43 @@ class Link:
             try:
                 session = open_session(ctx.mqtt, ctx.client_id, protocol, ctx.topics.available, self.calls)
             except ConnectFailure as failure:
+                self.early_drops = 0
                 delay = self._failed(failure, ctx, protocol, backoff)
                 if delay:
                     with core.cond:
                         core.cond.wait_for(lambda: core.stopping or core.restart, timeout=delay)
                 continue
-            backoff = Backoff(ctx.mqtt.reconnect_max_s)
+            connected_at = time.monotonic()
             try:
                 self._serve(session, ctx)
             except Exception:  # a bug must not silently end publishing: log it and reconnect
                 log.exception("unexpected error in the MQTT publisher; reconnecting")
-                with core.cond:
-                    core.cond.wait_for(lambda: core.stopping, timeout=backoff.next())
+                session.lost = True
+            if not session.lost or time.monotonic() - connected_at >= STABLE_S:
+                backoff = Backoff(ctx.mqtt.reconnect_max_s)  # a broker restart: reconnect at once
+                self.early_drops = 0
+                continue
+            # Dropped right after connecting (e.g. two daemons with one client id): no ping-pong storm.
+            self._dropped_early(session, ctx, time.monotonic() - connected_at)
+            with core.cond:
+                core.cond.wait_for(lambda: core.stopping or core.restart, timeout=backoff.next())
         self._final()
+
+    def _dropped_early(self, session: Session, ctx: Context, lasted: float) -> None:
+        """Report connections the broker drops right after accepting them, from the second in a row."""
+        self.early_drops += 1
+        if "taken over" in session.lost_reason.lower():
+            why = f"another MQTT client connected with our client id '{ctx.client_id}'"
+        elif self.early_drops >= 2:
+            why = (f"the MQTT broker {ctx.mqtt.host}:{ctx.mqtt.port} keeps dropping the connection right after"
+                   f" accepting it ({session.lost_reason}, after {lasted:.1f} s); if another daemon uses client"
+                   f" id '{ctx.client_id}'")
+        else:
+            return  # once may be a broker restart
+        message = f"{why}: set mqtt.client_id to a value unique to each daemon"
+        log.error("%s", message)
+        with self.core.cond:
+            self.core.counters.last_error, self.core.counters.last_error_kind = message, "dropped"
 
     def _protocol(self, ctx: Context) -> str:
         wanted = ctx.mqtt.protocol
@@ -245,6 +271,7 @@ class Link:
         if session.lost and not stopping:
             log.warning("lost the connection to the MQTT broker (%s); %d unacknowledged event(s) will be"
                         " sent again after reconnecting", session.lost_reason, back)
+
 
     def _final(self) -> None:
         with self.core.cond:

@@ -236,3 +236,17 @@ def test_reload_with_a_new_prefix_moves_everything_and_leaves_the_old_one_clean(
     late.settle()
     assert {t: m.text for t, m in late.retained().items()} == {"crowd/available": "stopped"}
     publisher.stop()
+
+
+def test_two_daemons_with_one_client_id_are_reported_without_a_reconnect_storm(mosquitto):
+    config = make_config(mosquitto, homeassistant=False, reconnect_max_s=30)
+    first = started(config)
+    second = started(config)  # takes the session over: the broker disconnects the first, and so on
+    health = wait_health(first, lambda h: h["last_error"] is not None)
+    assert f"client id '{config.mqtt.client_id}'" in health["last_error"]
+    assert "unique" in health["last_error"]
+    time.sleep(4.0)
+    connections = first.health()["connections"] + second.health()["connections"]
+    assert connections <= 8  # backoff 1, 2, 4 s...: a storm would be hundreds
+    second.stop()
+    first.stop()
