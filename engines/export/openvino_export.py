@@ -45,4 +45,16 @@ def quantize(model, calib: list[np.ndarray]):
         raise BackendUnavailable("openvino", "nncf (needed for INT8) is not installed", "int8") from None
     log.info("openvino: quantizing to INT8 on %d real frames of %s", len(calib), "x".join(map(str, calib[0].shape)))
     # One sample per frame: frames may differ in size, and NNCF's statistics are per sample anyway.
-    return nncf.quantize(model, nncf.Dataset(calib), subset_size=len(calib))
+    return nncf.quantize(model, nncf.Dataset(calib), subset_size=len(calib),
+                         ignored_scope=nncf.IgnoredScope(names=float_convolutions(model)))
+
+
+def float_convolutions(model) -> list[str]:
+    """The first and last convolutions, kept in float: they see the image and write the density map.
+
+    Measured on 12 Mall validation frames (640x480, 50 calibration frames): count drift against
+    fp32 0.40% mean / 1.23% max with every convolution quantized, 0.18% / 0.33% with these two in
+    float, for about 2% more latency (they hold well under 1% of the multiply-adds).
+    """
+    convolutions = [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"]
+    return sorted({convolutions[0], convolutions[-1]}) if convolutions else []

@@ -89,7 +89,7 @@ def _open_tensorrt(model, fmt, precision, *, max_batch, threads, cache_dir, max_
         return TensorRTEngine(Path(model), stored, max_batch=max_batch, reason=reason)
     trt, _ = import_tensorrt()
     builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
-    chosen, why = resolve_precision(precision, builder.platform_has_fast_fp16)
+    chosen, why = resolve_precision(precision, getattr(builder, "platform_has_fast_fp16", True))  # deprecated in TRT 10
     if fmt == "weights":
         _, sha, onnx_path = _weights_and_graph(model, cache_dir)
     else:
