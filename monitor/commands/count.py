@@ -1,16 +1,118 @@
-"""Not built yet: see the issue queue."""
+"""Count people in images or video frames, optionally writing a heatmap overlay per frame.
+
+Each PATH is an image or a video; videos are sampled (--every-s, default one frame a second).
+Prints ``PATH[#frame]  count`` lines, or with --json one JSON object per line
+({"path","frame","count"}; frame is null for images).  --heatmap OUT.png writes the overlay (a
+suffix -<name>[-fN] is added to OUT when there are several frames).
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..errors import UserError
+from ._common import add_model_arguments
+from .evaluate import _open_counting_engine
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `count`."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="images or videos")
+    parser.add_argument("--heatmap", metavar="OUT.png", help="write the density overlay with the count on it")
+    parser.add_argument("--json", action="store_true", help='one JSON line per frame: {"path","frame","count"}')
+    parser.add_argument("--every-s", type=float, default=1.0, metavar="S",
+                        help="video: count one frame every S seconds of video (default 1; 0: every frame)")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="video: stop after N frames")
+    add_model_arguments(parser)
+    parser.add_argument("--raw", action="store_true",
+                        help="the model's raw maps, without the border correction the daemon applies")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not built yet."""
-    raise UserError("'count' is not built yet")
+    """Count every image / sampled frame and print the counts."""
+    import json
+
+    from engines.evaluate import density_maps
+
+    frames = list(_frames(args))
+    engine = _open_counting_engine(args)
+    many = len(frames) > 1
+    try:
+        for path, index, image in frames:
+            density = density_maps(engine, [image], args.max_side)[0]
+            count = float(density.sum())
+            if args.json:
+                print(json.dumps({"path": path, "frame": index, "count": round(count, 3)}), flush=True)
+            else:
+                print(f"{path}{'' if index is None else f'#{index}'}\t{count:.1f}", flush=True)
+            if args.heatmap:
+                _write_heatmap(args.heatmap, image, density, count, path, index, many)
+    finally:
+        engine.close()
+    return 0
+
+
+def _frames(args: argparse.Namespace):
+    """(path, frame index or None, BGR image) for every image and sampled video frame."""
+    from pathlib import Path
+
+    from engines.datasets import read_image
+
+    from ..errors import UserError
+
+    for name in args.paths:
+        path = Path(name)
+        if not path.is_file():
+            raise UserError(f"not found: {name}")
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            yield name, None, read_image(path)
+        else:
+            yield from _video_frames(name, args.every_s, args.max_frames)
+
+
+def _video_frames(name: str, every_s: float, max_frames: int | None):
+    """Sampled frames of one video: (name, index, image)."""
+    import cv2
+
+    from ..errors import UserError
+
+    capture = cv2.VideoCapture(name)
+    if not capture.isOpened():
+        raise UserError(f"cannot open {name} as an image or a video")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+    step = max(1, int(round(every_s * fps))) if every_s > 0 and fps > 0 else 1
+    index = taken = 0
+    try:
+        while max_frames is None or taken < max_frames:
+            ok, image = capture.read()
+            if not ok:
+                break
+            if index % step == 0:
+                taken += 1
+                yield name, index, image
+            index += 1
+    finally:
+        capture.release()
+    if taken == 0:
+        raise UserError(f"{name}: no frames could be read")
+
+
+def _write_heatmap(out: str, image, density, count: float, path: str, index: int | None, many: bool) -> None:
+    """The overlay to ``out`` (or ``out`` with a per-frame suffix when several frames are counted)."""
+    import sys
+    from pathlib import Path
+
+    import cv2
+
+    from ..errors import UserError
+    from ..render import heatmap_overlay
+
+    target = Path(out)
+    if many:
+        suffix = f"-{Path(path).stem}" + ("" if index is None else f"-f{index:06d}")
+        target = target.with_name(target.stem + suffix + (target.suffix or ".png"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(target), heatmap_overlay(image, density, count)):
+        raise UserError(f"cannot write {target} (use a .png or .jpg name)")
+    print(f"heatmap written to {target}", file=sys.stderr)

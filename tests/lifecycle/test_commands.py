@@ -1,0 +1,86 @@
+"""The count / evaluate command lines end to end on tiny inputs with the real default model."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from monitor.cli import main
+
+
+def test_evaluate_json_is_one_line_with_the_metrics(tiny_mall, capsys, tmp_path):
+    rows = tmp_path / "rows.csv"
+    assert main(["evaluate", str(tiny_mall), "--format", "mall", "--frames", "2-6:2", "--json",
+                 "--csv", str(rows)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    result = json.loads(out[0])
+    assert set(result) == {"n", "mae", "rmse", "bias"} and result["n"] == 3
+    lines = rows.read_text().strip().splitlines()
+    assert lines[0] == "image,number,truth,predicted,error" and len(lines) == 4
+    errors = np.array([float(line.split(",")[4]) for line in lines[1:]])
+    assert result["mae"] == pytest.approx(np.abs(errors).mean(), abs=2e-3)
+    assert result["rmse"] == pytest.approx(np.sqrt((errors ** 2).mean()), abs=2e-3)
+    assert result["bias"] == pytest.approx(errors.mean(), abs=2e-3)
+    truths = [float(line.split(",")[2]) for line in lines[1:]]
+    assert truths == [2, 0, 2]  # frames 2, 4, 6 have n % 4 heads
+
+
+def test_evaluate_guesses_the_format_and_prints_a_summary(tiny_mall, capsys):
+    assert main(["evaluate", str(tiny_mall), "--frames", "1-2"]) == 0
+    out = capsys.readouterr().out
+    assert "n=2" in out and "MAE" in out and "RMSE" in out and "bias" in out
+
+
+def test_evaluate_errors_are_messages_not_tracebacks(tiny_mall, capsys):
+    assert main(["evaluate", str(tiny_mall), "--format", "mall", "--frames", "50-60"]) == 1
+    err = capsys.readouterr().err
+    assert "no frames selected" in err and "Traceback" not in err
+    assert main(["evaluate", str(tiny_mall), "--format", "mall", "--frames", "x"]) == 1
+    assert "A-B:STEP" in capsys.readouterr().err
+    assert main(["evaluate", str(tiny_mall), "--format", "mall", "--model", "nothing.npz"]) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+def test_count_images_json_and_heatmap(tmp_path, capsys):
+    paths = []
+    for name in ("a", "b"):
+        image = np.random.default_rng(len(name)).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+        paths.append(tmp_path / f"{name}.jpg")
+        cv2.imwrite(str(paths[-1]), image)
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.full((40, 40), 100, np.uint8))
+    heat = tmp_path / "heat.png"
+    assert main(["count", str(paths[0]), str(paths[1]), str(grey), "--json", "--heatmap", str(heat)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [line["path"] for line in lines] == [str(p) for p in (*paths, grey)]
+    assert all(line["frame"] is None and isinstance(line["count"], float) for line in lines)
+    written = sorted(p.name for p in tmp_path.glob("heat-*.png"))
+    assert written == ["heat-a.png", "heat-b.png", "heat-grey.png"]
+    assert cv2.imread(str(tmp_path / "heat-a.png")).shape == (48, 64, 3)
+
+
+def test_count_single_image_heatmap_uses_the_exact_name(tmp_path, capsys):
+    image = tmp_path / "one.jpg"
+    cv2.imwrite(str(image), np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    assert main(["count", str(image), "--heatmap", str(tmp_path / "out.png")]) == 0
+    assert (tmp_path / "out.png").is_file()
+    path, count = capsys.readouterr().out.strip().split("\t")
+    assert path == str(image) and float(count) >= -5
+
+
+def test_count_video_frames(tmp_path, capsys):
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 4, (64, 48))
+    for i in range(10):
+        writer.write(np.full((48, 64, 3), i * 20, np.uint8))
+    writer.release()
+    assert main(["count", str(video), "--every-s", "0.5", "--json"]) == 0
+    frames = [json.loads(line)["frame"] for line in capsys.readouterr().out.strip().splitlines()]
+    assert frames == [0, 2, 4, 6, 8]  # 4 fps, one frame every 0.5 s
+    assert main(["count", str(video), "--every-s", "0", "--max-frames", "3", "--json"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    assert main(["count", str(tmp_path / "missing.jpg")]) == 1
