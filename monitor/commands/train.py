@@ -1,16 +1,68 @@
-"""Not built yet: see the issue queue."""
+"""Full CSRNet training as in the paper (SGD lr 1e-7, momentum 0.95, MSE on density maps); for a GPU.
+
+Give --vgg16 FILE (a local torchvision VGG-16 .pth) for the paper's ImageNet-initialised front end;
+nothing is downloaded.  --init M starts from existing CSRNet weights instead.  The best epoch on a
+held-back block is saved to --out after every improvement (.npz, or a torch checkpoint for
+.pt / .pth / .pth.tar).
+Example: crowd-monitor train ../shared/data/shanghaitech/part_A/train_data --format shanghaitech --out a.pth.tar --vgg16 vgg16-397923af.pth
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..errors import UserError
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `train`."""
+    from ._common import add_dataset_arguments
+
+    add_dataset_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="MODEL", help="where to save: .npz, .pt, .pth or .pth.tar")
+    parser.add_argument("--vgg16", metavar="FILE", help="local torchvision VGG-16 weights for the front end")
+    parser.add_argument("--init", metavar="M", help="start from these CSRNet weights instead (name or file)")
+    parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--lr", type=float, default=1e-7)
+    parser.add_argument("--max-side", type=int, default=1024, metavar="PX")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
+    parser.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)  # smoke tests
 
 
 def run(args: argparse.Namespace) -> int:
-    """Not built yet."""
-    raise UserError("'train' is not built yet")
+    """Train and save the best epoch."""
+    import sys
+    import time
+
+    from ..errors import UserError
+    from ._common import open_dataset
+    from .finetune import SAVE_SUFFIXES, _import_torch, save_weights
+
+    if not args.out.lower().endswith(SAVE_SUFFIXES):
+        raise UserError(f"--out {args.out}: use a name ending in .npz, .pt, .pth or .pth.tar")
+    if args.vgg16 and args.init:
+        raise UserError("give --vgg16 or --init, not both")
+    torch = _import_torch()
+    from engines.model import model_arrays
+    from engines.train import TrainSettings, initial_model, train
+
+    dataset = open_dataset(args)
+    if not dataset.has_points:
+        raise UserError("train needs head points: use --format shanghaitech or mall")
+    start = time.monotonic()
+
+    def log(message: str) -> None:
+        print(f"[{time.monotonic() - start:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+    model = initial_model(args.vgg16, args.init, log)
+    if args.device == "auto" and not torch.cuda.is_available():
+        log("no CUDA device: training on the CPU (expect days for the paper's 400 epochs)")
+    settings = TrainSettings(learning_rate=args.lr, epochs=args.epochs, max_side=args.max_side,
+                             device=args.device, max_steps=args.max_steps)
+
+    def keep(current, epoch: int, mae: float) -> None:
+        path = save_weights(model_arrays(current), args.out)
+        log(f"epoch {epoch}: best so far (held-back MAE {mae:.3f}), saved {path}")
+
+    report = train(model, dataset, settings, log=log, on_best=keep)
+    print(f"saved {args.out}: epoch {report.best_epoch}, held-back MAE {report.best_mae:.3f}, "
+          f"{report.steps} steps on {report.device}")
+    return 0
