@@ -1,6 +1,6 @@
 """``crowd-monitor bench``: latency, frames/s and count drift of every available engine, as one JSON report.
 
-Every engine runs on the same real frames (Mall validation frames 801-1600 when the dataset is
+Every engine runs on the same real frames, frame by frame in turn (Mall validation frames 801-1600 when the dataset is
 present, else generated frames) at each size; torch eager fp32, measured in the same run, is the
 reference for speed ratios and count differences.  INT8 is calibrated on other frames (1-800).
 Beyond precision, the report measures batching and the resolution policy (``max_side``) of the
@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import EngineError
 from . import frames as framesrc
 from .engines import candidates, open_candidate
-from .measure import summary, time_engine
+from .measure import summary, time_interleaved
 from .policy import batching_rows, resolution_rows
 
 log = logging.getLogger("engines.bench")
@@ -122,11 +122,10 @@ def run_bench(options: BenchOptions) -> dict:
             inputs = [prepare(image, max(width, height)) for image in images]
             preprocess_ms = (time.perf_counter() - t0) * 1000.0 / len(images)
             first_inputs = first_inputs or inputs
-            ref_run = time_engine(engines[reference], inputs, reference, size, warmup=options.warmup)
+            timed = time_interleaved(engines, inputs, size, warmup=options.warmup)
             for name, engine in engines.items():
-                run = ref_run if name == reference else time_engine(engine, inputs, name, size, warmup=options.warmup)
-                runs[(name, size)] = run
-                row = summary(run, ref_run)
+                run = runs[(name, size)] = timed[name]
+                row = summary(run, timed[reference])
                 row["engine_name"], row["preprocess_ms"] = engine.name, round(preprocess_ms, 1)
                 row["end_to_end_ms"] = round(row["median_ms"] + preprocess_ms, 1)
                 rows.append(row)

@@ -48,6 +48,21 @@ def time_engine(engine, inputs: list[np.ndarray], name: str, size: str, batch: i
     return run
 
 
+def time_interleaved(engines: dict, inputs: list[np.ndarray], size: str, warmup: int = 1) -> dict[str, Run]:
+    """Every engine on every frame, frame by frame in turn, so that load changes hit all engines alike."""
+    for engine in engines.values():
+        for _ in range(warmup):
+            engine.infer(inputs[0][None])
+    runs = {name: Run(name, size, 1) for name in engines}
+    for frame in inputs:
+        for name, engine in engines.items():
+            start = time.perf_counter()
+            out = engine.infer(frame[None])
+            runs[name].latencies_ms.append((time.perf_counter() - start) * 1000.0)
+            runs[name].maps.extend(out)
+    return runs
+
+
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of two density maps (cell by cell)."""
     a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
