@@ -1,8 +1,8 @@
 """``crowd-monitor bench``: latency, frames/s and count drift of every available engine, as one JSON report.
 
-Every engine runs on the same real frames, frame by frame in turn (Mall validation frames 801-1600 when the dataset is
-present, else generated frames) at each size; torch eager fp32, measured in the same run, is the
-reference for speed ratios and count differences.  INT8 is calibrated on other frames (1-800).
+Every engine runs on the same real frames (Mall validation frames 801-1600 when the dataset is
+present, else generated frames), frame by frame in turn, at each size; torch eager fp32, measured
+in the same run, is the reference for speed ratios and count differences.  INT8 is calibrated on other frames (1-800).
 Beyond precision, the report measures batching and the resolution policy (``max_side``) of the
 fastest engine whose counts stay within 1% of the reference.
 """
