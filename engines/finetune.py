@@ -1,12 +1,18 @@
-"""Adapt CSRNet to one venue on a CPU: frozen, cached features; train the last layers only.
+"""Adapt CSRNet to one venue on a CPU: frozen front end, cached features, back end trained.
 
-The front end (VGG-16 to conv4_3) and the first back-end layers stay frozen, so their output is
-computed once per training frame (and its mirror image) and kept in memory as float16.  Only the
-last back-end layers and the output layer are trained, on random crops of the cached features,
-with MSE on ground-truth density maps (``engines.density``).  A contiguous block at the end of the
-given frames is held back (never a random split: neighbouring video frames are near duplicates);
-training stops when its MAE has not improved for ``patience`` epochs, and the best epoch is kept.
-If no epoch beats the unchanged model on the held-back frames, the unchanged model is returned.
+The front end (VGG-16 to conv4_3) stays frozen, so its output is computed once per training frame
+(and its mirror image) and kept in memory as float16.  The back end is trained on random crops of
+the cached features against ground-truth density maps (``engines.density``; see
+``engines.tuning`` for the loss and the closed-form output layer).  A contiguous block at the end
+of the given frames is held back (never a random split: neighbouring video frames are near
+duplicates); training stops when its MAE has not improved for ``patience`` epochs or the time
+budget runs out, and the best epoch is kept.  If no epoch beats the unchanged model on the
+held-back frames, the unchanged model is returned: fine-tuning never makes a venue worse on its
+own held-back frames.
+
+Frames annotated with a count only (the ``counts`` format) get the unchanged model's map minus a
+background floor as their target (``floor_to_count``): for a sparse scene, this teaches the
+network the venue's empty ground.
 
 The result has the original CSRNet key layout, so it saves as .npz or a torch checkpoint and loads
 everywhere a weights file is accepted.  Needs torch (the ``train`` extra).
@@ -21,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .datasets import Dataset, Sample, iter_images
+from .datasets import Dataset, Sample, iter_images, read_image
 from .density import fit_perspective_reference, model_target
 from .preprocess import model_input_size, prepare
 
@@ -30,23 +36,23 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True)
 class FinetuneSettings:
-    """Knobs of ``finetune``; the defaults fit Mall frames 1-800 in well under an hour on 2 cores."""
+    """Knobs of ``finetune``; the defaults fit Mall frames 1-800 in under an hour on 2 cores."""
 
     max_side: int = 960  # frames are fed as the daemon feeds them
-    train_from: int = 3  # first trainable back-end conv (0..5); earlier layers are frozen and cached
+    train_from: int = 0  # first trainable back-end conv (0..5); the layers before it are frozen and cached
     holdout: float = 0.2  # fraction of the frames (a contiguous block at the end) for early stopping
     max_train_frames: int = 160  # evenly spaced over the training part (near-duplicates add little)
     max_holdout_frames: int = 40
+    cache_bytes: float = 3e9  # fewer training frames when their cached features would exceed this
     flips: bool = True  # also cache mirrored frames
-    crop: float = 0.5  # random crops of this fraction of each side, plus whole frames
+    crop: float = 0.5  # random crops of this fraction of each side
     batch_size: int = 4
-    optimizer: str = "adam"  # or "sgd" (momentum 0.95, as the paper)
-    learning_rate: float = 2e-5
-    max_epochs: int = 60
-    patience: int = 6
-    time_budget_s: float = 40 * 60  # training stops (keeping the best epoch) when this runs out
+    learning_rate: float = 3e-5  # Adam, hidden layers (the output layer is solved in closed form)
     pool: int = 4  # the loss also compares counts in pool x pool cell blocks (32 x 32 px regions)
-    count_loss: float = 0.0  # weight of the squared count error of a crop added to the loss
+    refit_output: bool = True  # re-solve the output layer in closed form after every epoch
+    max_epochs: int = 40
+    patience: int = 5
+    time_budget_s: float = 50 * 60  # the whole run, features included; training stops in time
     seed: int = 0
 
 
@@ -97,8 +103,8 @@ def _frozen_and_trainable(weights: dict[str, np.ndarray], train_from: int):
 
     from .model import build_model
 
-    if not 0 <= train_from <= 6:
-        raise ValueError("train_from must be 0..6 (6: the output layer only)")
+    if not 0 <= train_from <= 5:
+        raise ValueError("train_from must be 0..5 (the first trainable back-end layer)")
     model = build_model(weights)
     cut = 2 * train_from  # conv + ReLU per back-end layer
     frozen = nn.Sequential(model.frontend, *list(model.backend)[:cut]).eval()
@@ -118,7 +124,7 @@ def _bf16_ok() -> bool:
         return False
 
 
-def _targets_for(dataset: Dataset, samples: list[Sample], image: np.ndarray, sample: Sample, max_side: int,
+def _targets_for(dataset: Dataset, image: np.ndarray, sample: Sample, max_side: int,
                  reference: float | None) -> tuple[np.ndarray, float, tuple[int, int]]:
     """(density target on the model grid, true count, model input size) of one frame."""
     height, width = image.shape[:2]
@@ -145,7 +151,7 @@ def cache_features(frozen, dataset: Dataset, samples: list[Sample], settings: Fi
     items: list[_Item] = []
     start = time.monotonic()
     for done, (sample, image) in enumerate(iter_images(samples), start=1):
-        target, truth, _ = _targets_for(dataset, samples, image, sample, settings.max_side, reference)
+        target, truth, _ = _targets_for(dataset, image, sample, settings.max_side, reference)
         views = [(image, target)] + ([(image[:, ::-1], target[:, ::-1])] if flips else [])
         for view, view_target in views:
             x = torch.from_numpy(prepare(np.ascontiguousarray(view), settings.max_side))[None]
@@ -161,115 +167,56 @@ def cache_features(frozen, dataset: Dataset, samples: list[Sample], settings: Fi
 
 
 def _count_only_target(original, features, truth: float) -> np.ndarray:
-    """For frames annotated with a count only: the unchanged model's map, rescaled to that count."""
-    import torch
+    """For frames annotated with a count only: the unchanged model's map with a background floor
+    removed (or scaled up) so that it sums to that count.
 
-    with torch.no_grad():
-        density = original(features[None])[0, 0].clamp(min=0).numpy()
-    total = float(density.sum())
-    if total <= 1e-6:
-        return np.full(density.shape, truth / density.size, np.float32)
-    return (density * (truth / total)).astype(np.float32)
-
-
-def _holdout_mae(trainable, items: list[_Item]) -> float:
-    """MAE of the trainable part on whole held-back frames."""
-    import torch
-
-    if not items:
-        return math.nan
-    errors = []
-    with torch.no_grad():
-        for item in items:
-            out = trainable(torch.from_numpy(item.features.astype(np.float32))[None])
-            errors.append(abs(float(out.sum()) - item.truth))
-    return float(np.mean(errors))
-
-
-def _batches(items: list[_Item], settings: FinetuneSettings, rng: np.random.Generator):
-    """Shuffled minibatches of same-size crops (features, targets) as torch tensors."""
-    import torch
-
-    order = rng.permutation(len(items))
-    for start in range(0, len(order), settings.batch_size):
-        chosen = [items[i] for i in order[start:start + settings.batch_size]]
-        height = min(it.target.shape[0] for it in chosen)
-        width = min(it.target.shape[1] for it in chosen)
-        whole = rng.random() < 0.25 or settings.crop >= 1.0
-        ch = height if whole else min(height, max(8, int(round(height * settings.crop))))
-        cw = width if whole else min(width, max(8, int(round(width * settings.crop))))
-        feats, targets = [], []
-        for it in chosen:
-            top = int(rng.integers(0, it.target.shape[0] - ch + 1))
-            left = int(rng.integers(0, it.target.shape[1] - cw + 1))
-            feats.append(it.features[:, top:top + ch, left:left + cw].astype(np.float32))
-            targets.append(it.target[top:top + ch, left:left + cw])
-        yield torch.from_numpy(np.stack(feats)), torch.from_numpy(np.stack(targets))[:, None]
-
-
-def density_loss(out, targets, settings: FinetuneSettings):
-    """Pixel MSE plus MSE of block sums (local counts) and optionally of the crop's count, per crop.
-
-    The pixel term alone is dominated by the exact shape of each blob; the block term weighs what
-    counting needs, the number of people in each region.
+    The excess of a dense-crowd model over a sparse scene is a low carpet of phantom density, so
+    the floor ``t`` that makes sum(max(map - t, 0)) equal the count keeps the people's peaks and
+    clears the empty ground; the network then learns this venue's floor.  When the map holds too
+    little, it is scaled up instead.
     """
-    import torch.nn.functional as F
-
-    loss = ((out - targets) ** 2).sum()
-    if settings.pool > 1:
-        k = settings.pool
-        pooled = F.avg_pool2d(out, k, ceil_mode=True) * (k * k)
-        pooled_targets = F.avg_pool2d(targets, k, ceil_mode=True) * (k * k)
-        loss = loss + ((pooled - pooled_targets) ** 2).sum()
-    if settings.count_loss:
-        loss = loss + settings.count_loss * ((out.sum((1, 2, 3)) - targets.sum((1, 2, 3))) ** 2).sum()
-    return loss / len(out)
-
-
-def train_epochs(trainable, train_items: list[_Item], holdout_items: list[_Item], settings: FinetuneSettings,
-                 report: FinetuneReport, log: Log) -> dict:
-    """Adam on MSE (plus optional count loss) with early stopping; returns the best state_dict."""
     import torch
 
-    rng = np.random.default_rng(settings.seed)
-    torch.manual_seed(settings.seed)
-    if settings.optimizer == "sgd":
-        optimiser = torch.optim.SGD(trainable.parameters(), lr=settings.learning_rate, momentum=0.95)
-    else:
-        optimiser = torch.optim.Adam(trainable.parameters(), lr=settings.learning_rate)
-    best_state = {k: v.detach().clone() for k, v in trainable.state_dict().items()}
-    report.baseline_mae = report.best_mae = _holdout_mae(trainable, holdout_items)
-    log(f"held-back MAE before fine-tuning: {report.baseline_mae:.3f} ({len(holdout_items)} frames)")
-    start, stale = time.monotonic(), 0
-    for epoch in range(1, settings.max_epochs + 1):
-        trainable.train()
-        losses = []
-        for features, targets in _batches(train_items, settings, rng):
-            loss = density_loss(trainable(features), targets, settings)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            losses.append(float(loss.detach()))
-        trainable.eval()
-        mae = _holdout_mae(trainable, holdout_items) if holdout_items else math.nan
-        report.epoch_mae.append(mae)
-        elapsed = time.monotonic() - start
-        log(f"epoch {epoch}: loss {np.mean(losses):.4f}, held-back MAE {mae:.3f} ({elapsed:.0f} s)")
-        if not holdout_items or mae < report.best_mae - 1e-4:
-            report.best_mae, report.best_epoch, stale = mae, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in trainable.state_dict().items()}
+    with torch.no_grad():
+        density = original(features[None])[0, 0].clamp(min=0).double().numpy()
+    return floor_to_count(density, truth).astype(np.float32)
+
+
+def floor_to_count(density: np.ndarray, count: float) -> np.ndarray:
+    """``max(density - t, 0)`` with the floor ``t`` >= 0 that makes it sum to ``count`` (bisection),
+    or ``density`` scaled up when it sums to less than ``count``."""
+    density = np.maximum(np.asarray(density, dtype=np.float64), 0.0)
+    total = float(density.sum())
+    if count <= 0:
+        return np.zeros_like(density)
+    if total <= count:
+        return density * (count / total) if total > 1e-9 else np.full(density.shape, count / density.size)
+    low, high = 0.0, float(density.max())
+    for _ in range(60):  # sum(max(d - t, 0)) falls monotonically with t
+        mid = 0.5 * (low + high)
+        if np.maximum(density - mid, 0.0).sum() > count:
+            low = mid
         else:
-            stale += 1
-        if holdout_items and stale >= settings.patience:
-            report.stopped = f"no improvement for {settings.patience} epochs"
-            break
-        if elapsed / epoch * (epoch + 1) > settings.time_budget_s:
-            report.stopped = f"time budget of {settings.time_budget_s / 60:.0f} min reached"
-            break
+            high = mid
+    floored = np.maximum(density - 0.5 * (low + high), 0.0)
+    return floored * (count / floored.sum()) if floored.sum() > 0 else floored
+
+
+def _frames_that_fit(dataset: Dataset, settings: FinetuneSettings) -> int:
+    """How many training frames fit ``cache_bytes`` (512 float16 channels per map cell, per view)."""
+    sample = dataset.samples[0]
+    if sample.frame_index is None:
+        height, width = read_image(sample.path).shape[:2]
     else:
-        report.stopped = f"{settings.max_epochs} epochs done"
-    report.training_s = time.monotonic() - start
-    return best_state
+        import cv2
+
+        capture = cv2.VideoCapture(str(sample.path))
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) or 1920
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or 1080
+        capture.release()
+    w, h = model_input_size(width, height, settings.max_side)
+    per_frame = 512 * (h // 8) * (w // 8) * 2 * (2 if settings.flips else 1)
+    return max(1, min(settings.max_train_frames, int(settings.cache_bytes // per_frame)))
 
 
 def finetune(weights: dict[str, np.ndarray], dataset: Dataset, settings: FinetuneSettings = FinetuneSettings(),
@@ -280,10 +227,12 @@ def finetune(weights: dict[str, np.ndarray], dataset: Dataset, settings: Finetun
     import torch
 
     from .model import model_arrays
+    from .tuning import train_epochs
 
+    deadline = time.monotonic() + settings.time_budget_s
     report = FinetuneReport()
     train, held = split_holdout(list(dataset.samples), settings.holdout)
-    train = evenly_spaced(train, settings.max_train_frames)
+    train = evenly_spaced(train, _frames_that_fit(dataset, settings))
     held = evenly_spaced(held, settings.max_holdout_frames)
     report.train_frames = [s.number for s in train]
     report.holdout_frames = [s.number for s in held]
@@ -300,7 +249,7 @@ def finetune(weights: dict[str, np.ndarray], dataset: Dataset, settings: Finetun
     held_items = cache_features(frozen, dataset, held, settings, flips=False, log=log, label="held back",
                                 original=original)
     report.features_s = time.monotonic() - start
-    best = train_epochs(trainable, train_items, held_items, settings, report, log)
+    best = train_epochs(trainable, train_items, held_items, settings, report, log, deadline)
     trainable.load_state_dict(best)
     if held_items and not report.best_mae < report.baseline_mae:
         log("no epoch beat the unchanged model on the held-back frames: keeping the original weights")

