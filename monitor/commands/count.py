@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_model_arguments
-from .evaluate import _open_counting_engine
+from ._common import add_model_arguments, open_model
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
@@ -25,8 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="video: count one frame every S seconds of video (default 1; 0: every frame)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="video: stop after N frames")
     add_model_arguments(parser)
-    parser.add_argument("--raw", action="store_true",
-                        help="the model's raw maps, without the border correction the daemon applies")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from engines.evaluate import density_maps
 
     frames = list(_frames(args))
-    engine = _open_counting_engine(args)
+    engine = open_model(args)
     many = len(frames) > 1
     try:
         for path, index, image in frames:

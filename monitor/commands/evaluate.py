@@ -18,8 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--json", action="store_true", help='print one JSON line {"n","mae","rmse","bias"}')
     parser.add_argument("--csv", metavar="FILE", help="write per-image rows (image,number,truth,predicted,error)")
-    parser.add_argument("--raw", action="store_true",
-                        help="count the model's raw maps, without the border correction the daemon applies")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..progress import ProgressBar
 
     dataset = open_dataset(args)
-    engine = _open_counting_engine(args)
+    engine = open_model(args)
     bar = ProgressBar(len(dataset.samples), "evaluate")
     start = time.monotonic()
     try:
@@ -52,13 +50,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"{dataset.format} {args.dir}: n={summary.n}  MAE {summary.mae:.3f}  RMSE {summary.rmse:.3f}  "
               f"bias {summary.bias:+.3f}  (model {args.model}, engine {engine.name}, {seconds:.0f} s)")
     return 0
-
-
-def _open_counting_engine(args: argparse.Namespace):
-    """The engine as the daemon counts with it (see ``engines.counting``), or raw with --raw."""
-    engine = open_model(args)
-    if getattr(args, "raw", False):
-        return engine
-    from engines.counting import counting_engine
-
-    return counting_engine(engine)
