@@ -125,3 +125,35 @@ def test_vgg16_front_end_initialisation_from_a_local_file(tmp_path):
     model = initial_model(vgg16=str(path), log=lambda m: None)
     assert float(model.frontend[21].weight.detach().mean()) == 21.0
     assert abs(float(model.backend[0].weight.detach().std()) - 0.01) < 0.002  # the paper's N(0, 0.01)
+
+
+def test_finetune_from_counts_only_on_a_video(tmp_path, capsys):
+    import cv2
+
+    from engines.weights import load_weights
+
+    root = tmp_path / "street"
+    root.mkdir()
+    writer = cv2.VideoWriter(str(root / "cam.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    writer.release()
+    (root / "counts.csv").write_text("frame,count\n" + "".join(f"{i},{i % 3}\n" for i in range(0, 10, 2)))
+    out = tmp_path / "street.npz"
+    assert main(["finetune", str(root), "--format", "counts", "--out", str(out), "--max-side", "64",
+                 "--max-epochs", "1"]) == 0
+    assert len(load_weights(str(out))) == 34
+
+
+def test_floor_to_count_keeps_peaks_and_clears_the_carpet():
+    from engines.finetune import floor_to_count
+
+    carpet = np.full((20, 20), 0.01)
+    carpet[5, 5] = carpet[12, 15] = 1.0
+    target = floor_to_count(carpet, 2.0)
+    assert target.sum() == pytest.approx(2.0)
+    assert target[5, 5] > 0.95 and target[12, 15] > 0.95
+    assert target[0, 0] < 0.001  # the carpet is (almost) gone
+    assert floor_to_count(carpet, 10.0).sum() == pytest.approx(10.0)  # too little density: scaled up
+    assert floor_to_count(carpet, 0.0).sum() == 0.0
