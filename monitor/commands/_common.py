@@ -67,3 +67,17 @@ def open_model(args: argparse.Namespace, *, max_batch: int = 4):
 
     return engines.open_engine(args.model, args.backend, args.precision, max_batch=max_batch,
                                threads=args.threads, max_side=args.max_side)
+
+
+def load_config_or_report(path: str):
+    """The validated config, or None after printing every problem as ``FILE:LINE: key.path: message``."""
+    import sys
+
+    from ..config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,13 +12,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the verdict on one config file."""
-    from ..config import ConfigError, load_config
+    from ._common import load_config_or_report
 
-    try:
-        config = load_config(args.file)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_config_or_report(args.file)
+    if config is None:
         return 2
     zones = sum(len(c.zones) for c in config.cameras.values())
     print(f"{args.file}: OK: {len(config.cameras)} camera(s), {zones} zone(s), "

@@ -14,14 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate the config, then run the daemon in the foreground."""
-    from ..config import ConfigError, load_config
     from ..daemon import Daemon
+    from ._common import load_config_or_report
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+    config = load_config_or_report(args.config)
+    if config is None:
         return 2
     configure_logging(config.log_level if not args.verbose else "debug")
     daemon = Daemon(args.config, config)
