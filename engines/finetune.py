@@ -78,15 +78,33 @@ class _Item:
     truth: float  # the sample's true count
 
 
-def split_holdout(samples: list[Sample], fraction: float) -> tuple[list[Sample], list[Sample]]:
-    """(train, held back): the held-back part is the last contiguous block, with a small gap before it."""
+def split_holdout(samples: list[Sample], fraction: float, blocks: int = 4) -> tuple[list[Sample], list[Sample]]:
+    """(train, held back): ``fraction`` of the frames held back as ``blocks`` contiguous blocks.
+
+    Never a random split: neighbouring video frames are near copies, so a held-back frame next to
+    a training frame would flatter the model.  Blocks spread over the sequence (the last one at
+    its end) see its different conditions; a gap of frames on each side of a block is used for
+    neither part.  Fewer blocks when there are few frames (one block below 40 frames).
+    """
     ordered = sorted(samples, key=lambda s: s.number)
     n = len(ordered)
     if n < 4 or fraction <= 0:
         return ordered, []
-    held = max(1, int(round(n * fraction)))
-    gap = n // 50  # a few frames between the parts: the frames right before the block are near copies
-    return ordered[: n - held - gap], ordered[n - held:]
+    held_total = max(1, int(round(n * fraction)))
+    blocks = max(1, min(blocks, n // 40))
+    size = max(1, held_total // blocks)
+    gap = n // 50  # frames right next to a held-back block are near copies of its frames
+    held_index: set[int] = set()
+    unused: set[int] = set()
+    for b in range(blocks):
+        end = round(n * (b + 1) / blocks)  # blocks end at evenly spaced points, the last at n
+        start = max(0, end - size)
+        held_index.update(range(start, end))
+        unused.update(range(max(0, start - gap), start))
+        unused.update(range(end, min(n, end + gap)))
+    train = [s for i, s in enumerate(ordered) if i not in held_index and i not in unused]
+    held = [s for i, s in enumerate(ordered) if i in held_index]
+    return train, held
 
 
 def evenly_spaced(items: list, limit: int) -> list:
@@ -202,6 +220,20 @@ def floor_to_count(density: np.ndarray, count: float) -> np.ndarray:
     return floored * (count / floored.sum()) if floored.sum() > 0 else floored
 
 
+def _ranges(numbers: list[int]) -> str:
+    """Sorted frame numbers as runs, e.g. ``"161-198, 362-398"`` (a run breaks at a jump > 2 steps)."""
+    if not numbers:
+        return ""
+    typical = float(np.median(np.diff(numbers))) if len(numbers) > 1 else 1.0
+    runs, start = [], numbers[0]
+    for previous, current in zip(numbers, numbers[1:]):
+        if current - previous > 2 * typical:
+            runs.append((start, previous))
+            start = current
+    runs.append((start, numbers[-1]))
+    return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in runs)
+
+
 def _frames_that_fit(dataset: Dataset, settings: FinetuneSettings) -> int:
     """How many training frames fit ``cache_bytes`` (512 float16 channels per map cell, per view)."""
     sample = dataset.samples[0]
@@ -238,8 +270,8 @@ def finetune(weights: dict[str, np.ndarray], dataset: Dataset, settings: Finetun
     report.holdout_frames = [s.number for s in held]
     if not train:
         raise ValueError("fine-tuning needs at least one annotated frame")
-    log(f"fine-tuning on {len(train)} frames ({train[0].number}-{train[-1].number}), "
-        f"holding back {len(held)} ({held[0].number}-{held[-1].number})" if held else
+    log(f"fine-tuning on {len(train)} frames ({train[0].number}-{train[-1].number}), holding back "
+        f"{len(held)} in contiguous blocks ({_ranges([s.number for s in held])})" if held else
         f"fine-tuning on {len(train)} frames, none held back (too few): fixed {settings.max_epochs} epochs")
     frozen, trainable, model = _frozen_and_trainable(weights, settings.train_from)
     original = copy.deepcopy(trainable).eval()

@@ -18,11 +18,17 @@ def _samples(numbers):
     return [Sample(f"f{n}", n, path=None) for n in numbers]  # type: ignore[arg-type]
 
 
-def test_holdout_is_the_last_contiguous_block_with_a_gap():
+def test_holdout_is_contiguous_blocks_with_gaps_never_random():
     train, held = split_holdout(_samples(range(800, 0, -1)), 0.2)  # given out of order
-    assert [s.number for s in held] == list(range(641, 801))
-    assert [s.number for s in train] == list(range(1, 625))  # a 16-frame gap before the block
-    assert max(s.number for s in train) < min(s.number for s in held)
+    held_numbers = [s.number for s in held]
+    blocks = [list(range(161, 201)), list(range(361, 401)), list(range(561, 601)), list(range(761, 801))]
+    assert held_numbers == [n for block in blocks for n in block]  # four contiguous blocks, the last at the end
+    train_numbers = {s.number for s in train}
+    for block in blocks:  # 16 frames on each side of a block are used for neither part
+        assert not train_numbers & set(range(block[0] - 16, block[-1] + 17))
+    assert len(train) == 800 - 160 - 7 * 16
+    small_train, small_held = split_holdout(_samples(range(0, 501, 25)), 0.2)
+    assert [s.number for s in small_held] == [425, 450, 475, 500]  # few frames: one block at the end
     few_train, few_held = split_holdout(_samples([1, 2, 3]), 0.2)
     assert len(few_train) == 3 and few_held == []  # too few frames to hold any back
 
