@@ -21,10 +21,11 @@ from monitor.commands import bench as bench_command  # noqa: E402
 
 def table(report: dict) -> str:
     """Markdown tables: engines per size, then batching and the resolution policy."""
-    lines = ["| size | engine | median ms | fps | x torch fp32 | count diff % (mean/max) | total % | map corr min |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| size | engine | median ms | fps | x torch fp32 | CPU ms | x torch (CPU time) | count diff % (mean/max) "
+             "| total % | map corr min |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report.get("results", []):
         lines.append(f"| {r['size']} | {r['engine']} | {r['median_ms']} | {r['fps']} | {r.get('speedup_vs_reference')} "
+                     f"| {r.get('cpu_ms')} | {r.get('cpu_speedup_vs_reference')} "
                      f"| {r.get('count_diff_pct_mean')}/{r.get('count_diff_pct_max')} | {r.get('total_count_diff_pct')} "
                      f"| {r.get('map_correlation_min')} |")
     for r in report.get("batching", []):

@@ -17,6 +17,7 @@ class Run:
     batch: int
     latencies_ms: list[float] = field(default_factory=list)
     maps: list[np.ndarray] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # process CPU time per call: robust to other load
 
     @property
     def median_ms(self) -> float:
@@ -41,10 +42,7 @@ def time_engine(engine, inputs: list[np.ndarray], name: str, size: str, batch: i
         engine.infer(item)
     run = Run(name, size, batch)
     for item in batches:
-        start = time.perf_counter()
-        out = engine.infer(item)
-        run.latencies_ms.append((time.perf_counter() - start) * 1000.0)
-        run.maps.extend(out)
+        _timed(run, engine, item)
     return run
 
 
@@ -56,11 +54,17 @@ def time_interleaved(engines: dict, inputs: list[np.ndarray], size: str, warmup:
     runs = {name: Run(name, size, 1) for name in engines}
     for frame in inputs:
         for name, engine in engines.items():
-            start = time.perf_counter()
-            out = engine.infer(frame[None])
-            runs[name].latencies_ms.append((time.perf_counter() - start) * 1000.0)
-            runs[name].maps.extend(out)
+            _timed(runs[name], engine, frame[None])
     return runs
+
+
+def _timed(run: Run, engine, batch: np.ndarray) -> None:
+    """One engine call, recording wall and CPU time and the maps."""
+    cpu, start = time.process_time(), time.perf_counter()
+    out = engine.infer(batch)
+    run.latencies_ms.append((time.perf_counter() - start) * 1000.0)
+    run.cpu_ms.append((time.process_time() - cpu) * 1000.0)
+    run.maps.extend(out)
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -98,8 +102,13 @@ def summary(run: Run, reference: Run | None, truth: list[int] | None = None) -> 
     row = {"engine": run.name, "size": run.size, "batch": run.batch, "frames": len(run.maps),
            "median_ms": round(run.median_ms, 1), "p90_ms": round(float(np.percentile(run.latencies_ms, 90)), 1),
            "fps": round(run.fps, 3), "count_mean": round(float(run.counts.mean()), 3)}
+    if run.cpu_ms:
+        row["cpu_ms"] = round(float(np.median(run.cpu_ms)), 1)
     if reference is not None:
         row["speedup_vs_reference"] = round(reference.median_ms / reference.batch / (run.median_ms / run.batch), 2)
+        if run.cpu_ms and reference.cpu_ms:  # CPU time per frame: the ratio a quiet machine would show
+            row["cpu_speedup_vs_reference"] = round(float(np.median(reference.cpu_ms)) / reference.batch
+                                                    / (float(np.median(run.cpu_ms)) / run.batch), 2)
         row.update(compare(run, reference))
     row.update(accuracy(run.counts, truth))
     return row
