@@ -99,7 +99,11 @@ class Dataset:
 
 def _loadmat(path: Path) -> dict:
     """scipy's loadmat with errors the user can act on."""
-    from scipy.io import loadmat
+    try:
+        from scipy.io import loadmat
+    except ImportError:
+        raise DatasetError(f"reading MATLAB annotations ({path.name}) needs scipy: "
+                           "pip install 'crowd-monitor[train]' (or pip install scipy)") from None
 
     if not path.is_file():
         raise DatasetError(f"annotation file not found: {path}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .datasets import Dataset, Sample, iter_images, read_image
+from .datasets import Dataset, DatasetError, Sample, iter_images, read_image
 from .density import fit_perspective_reference, model_target
 from .preprocess import model_input_size, prepare
 
@@ -40,7 +40,7 @@ class FinetuneSettings:
 
     max_side: int = 960  # frames are fed as the daemon feeds them
     train_from: int = 0  # first trainable back-end conv (0..5); the layers before it are frozen and cached
-    holdout: float = 0.2  # fraction of the frames (a contiguous block at the end) for early stopping
+    holdout: float = 0.2  # fraction of the frames held back (contiguous blocks) for early stopping
     max_train_frames: int = 160  # evenly spaced over the training part (near-duplicates add little)
     max_holdout_frames: int = 40
     cache_bytes: float = 3e9  # fewer training frames when their cached features would exceed this
@@ -269,7 +269,7 @@ def finetune(weights: dict[str, np.ndarray], dataset: Dataset, settings: Finetun
     report.train_frames = [s.number for s in train]
     report.holdout_frames = [s.number for s in held]
     if not train:
-        raise ValueError("fine-tuning needs at least one annotated frame")
+        raise DatasetError("fine-tuning needs at least one annotated frame")
     log(f"fine-tuning on {len(train)} frames ({train[0].number}-{train[-1].number}), holding back "
         f"{len(held)} in contiguous blocks ({_ranges([s.number for s in held])})" if held else
         f"fine-tuning on {len(train)} frames, none held back (too few): fixed {settings.max_epochs} epochs")
