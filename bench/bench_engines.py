@@ -20,7 +20,7 @@ from monitor.commands import bench as bench_command  # noqa: E402
 
 
 def table(report: dict) -> str:
-    """Markdown tables: engines per size, then batching and the resolution policy."""
+    """Markdown tables: engines per size, then batching, ROI windows and the resolution policy."""
     lines = ["| size | engine | median ms | fps | x torch fp32 | CPU ms | x torch (CPU time) | count diff % (mean/max) "
              "| total % | map corr min |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report.get("results", []):
@@ -31,6 +31,17 @@ def table(report: dict) -> str:
     for r in report.get("batching", []):
         lines.append(f"\nbatching {r['engine']} {r['size']} batch {r['batch']}: {r['ms_per_frame']} ms/frame, "
                      f"{r['fps']} fps" + (f", x{r['gain_vs_batch_1']}" if "gain_vs_batch_1" in r else ""))
+    windows = [r for r in report.get("roi_windows", []) if "window" in r]
+    if windows:
+        ref = report.get("reference", "torch:fp32")
+        lines += ["", f"| ROI window ({windows[0]['engine']}) | window | area | ms | x full frame | x {ref} "
+                  f"| x {ref} (CPU time) | count in box vs full frame % | vs {ref} % (mean/total) |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r in windows:
+            lines.append(f"| {r['roi']} | {r['window']} | {r['area_fraction']} | {r['median_ms']} "
+                         f"| {r['speedup_vs_full_frame']} | {r[f'speedup_vs_{ref}']} | {r[f'cpu_speedup_vs_{ref}']} "
+                         f"| {r['count_in_box_diff_vs_full_frame_pct']} | {r[f'count_in_box_diff_vs_{ref}_pct_mean']}"
+                         f"/{r[f'total_count_in_box_diff_vs_{ref}_pct']} |")
     if report.get("resolution"):
         lines += ["", "| dataset | max_side | input | median ms | speed-up | count change % | MAE | bias |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]

@@ -3,8 +3,8 @@
 Every engine runs on the same real frames (Mall validation frames 801-1600 when the dataset is
 present, else generated frames), frame by frame in turn, at each size; torch eager fp32, measured
 in the same run, is the reference for speed ratios and count differences.  INT8 is calibrated on other frames (1-800).
-Beyond precision, the report measures batching and the resolution policy (``max_side``) of the
-fastest engine whose counts stay within 1% of the reference.
+Beyond precision, the report measures batching, ROI windows and the resolution policy (``max_side``)
+of the fastest engine whose counts stay within 1% of the reference.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..errors import EngineError
 from . import frames as framesrc
 from .engines import candidates, open_candidate
 from .measure import summary, time_interleaved
-from .policy import batching_rows, resolution_rows
+from .policy import batching_rows, resolution_rows, window_rows
 
 log = logging.getLogger("engines.bench")
 PARITY_PCT = 1.0  # "within 1% of torch fp32": the bar for the best path
@@ -137,6 +137,9 @@ def run_bench(options: BenchOptions) -> dict:
         if best and options.batch > 1:
             report["batching"] = batching_rows(engines[best["engine"]], best["engine"], first_inputs,
                                                runs[(best["engine"], first)], options.batch)
+        if best:
+            report["roi_windows"] = window_rows(engines[best["engine"]], best["engine"], first_inputs,
+                                                runs[(best["engine"], first)], runs[(reference, first)])
         if best and options.resolution:
             report["resolution"] = resolution_rows(engines[best["engine"]], best["engine"], options)
     finally:

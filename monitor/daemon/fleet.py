@@ -22,6 +22,14 @@ def reader_settings(config: CameraConfig) -> dict:
     return config.model_dump(exclude=_ZONE_ONLY_FIELDS)
 
 
+def counted_box(config: CameraConfig) -> tuple[float, float, float, float] | None:
+    """Bounding box (relative x0, y0, x1, y1) of the camera's ROI: the only part worth inferring."""
+    if config.roi is None:
+        return None
+    xs, ys = [p[0] for p in config.roi], [p[1] for p in config.roi]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 class CameraFleet:
     """One reader and one latest-frame slot per enabled camera, registered with the worker."""
 
@@ -46,6 +54,8 @@ class CameraFleet:
             if name not in self._readers:
                 self._start(name, cfg)
                 changes["added"].append(name)
+            else:
+                self._worker.set_box(name, counted_box(cfg))  # an ROI edit needs no reconnect
         return changes
 
     def statuses(self) -> list[CameraStatus]:
@@ -68,7 +78,7 @@ class CameraFleet:
     def _start(self, name: str, config: CameraConfig) -> None:
         slot = LatestFrameSlot(capacity=1)
         reader = CameraReader(name, config, slot, self._on_status)
-        self._worker.add_camera(name, slot)
+        self._worker.add_camera(name, slot, counted_box(config))
         reader.start()
         self._readers[name] = reader
         log.info("camera %s: reading %s at %g fps", name, reader.url, config.sample_fps)

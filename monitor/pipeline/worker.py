@@ -9,13 +9,14 @@ from typing import Callable
 
 import numpy as np
 
-from engines.preprocess import model_input_size, prepare
+from engines.preprocess import input_window, model_input_size, paste_map, prepare
 
 from ..types import DensityResult, Frame, StageTimings
 from .slot import LatestFrameSlot
 from .stats import STAGES, CameraTally, LatencyWindow
 
 log = logging.getLogger("monitor.pipeline")
+Box = tuple[float, float, float, float]  # relative x0, y0, x1, y1
 
 
 class InferenceWorker:
@@ -26,6 +27,8 @@ class InferenceWorker:
     ``on_result`` for each frame.  Taking removes the frame from its slot, so no frame is
     processed twice.  ``on_heartbeat`` (and ``last_loop_monotonic``) mark every loop, at least
     every ``heartbeat_s`` when idle, so a stuck engine stops the beat (the systemd watchdog).
+    A camera with a counted box (its ROI's bounding box) is run on that part of the frame only,
+    with context around it (``engines.preprocess.input_window``); its map still covers the frame.
     """
 
     def __init__(self, engine, max_side: int, on_result: Callable[[DensityResult], None],
@@ -38,6 +41,7 @@ class InferenceWorker:
         self.last_loop_monotonic = time.monotonic()
         self._slots: dict[str, LatestFrameSlot] = {}
         self._tallies: dict[str, CameraTally] = {}
+        self._boxes: dict[str, Box | None] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -48,11 +52,12 @@ class InferenceWorker:
         self._last_error: str | None = None
 
     # -- cameras -------------------------------------------------------------------------------
-    def add_camera(self, name: str, slot: LatestFrameSlot) -> None:
-        """Start serving a camera's slot (replaces a camera of the same name)."""
+    def add_camera(self, name: str, slot: LatestFrameSlot, box: Box | None = None) -> None:
+        """Start serving a camera's slot (replaces a camera of the same name); ``box``: see set_box."""
         with self._lock:
             old = self._slots.get(name)
             self._slots[name] = slot
+            self._boxes[name] = box
             self._tallies.setdefault(name, CameraTally())
         if old is not None and old is not slot:
             old.set_listener(None)
@@ -64,9 +69,16 @@ class InferenceWorker:
         with self._lock:
             slot = self._slots.pop(name, None)
             self._tallies.pop(name, None)
+            self._boxes.pop(name, None)
         if slot is not None:
             slot.set_listener(None)
         return slot
+
+    def set_box(self, name: str, box: Box | None) -> None:
+        """Relative (x0, y0, x1, y1) of the part of a camera's frames that is counted; None: all."""
+        with self._lock:
+            if name in self._slots:
+                self._boxes[name] = box
 
     def cameras(self) -> list[str]:
         """Names of the cameras served."""
@@ -144,11 +156,15 @@ class InferenceWorker:
         return frames, leftovers
 
     def _batches(self, frames):
-        """Frames grouped by model input size, oldest group first, cut to ``engine.max_batch``."""
-        groups: dict[tuple[int, int], list] = {}
-        for item in frames:
-            height, width = item[0].image.shape[:2]
-            groups.setdefault(model_input_size(width, height, self.max_side), []).append(item)
+        """Frames grouped by model input size and window, oldest group first, cut to ``engine.max_batch``."""
+        with self._lock:
+            boxes = dict(self._boxes)
+        groups: dict[tuple, list] = {}
+        for frame, slot, taken_at in frames:
+            height, width = frame.image.shape[:2]
+            size = model_input_size(width, height, self.max_side)
+            window = input_window(width, height, self.max_side, boxes.get(frame.camera))
+            groups.setdefault((size, window), []).append((frame, slot, taken_at, size, window))
         ordered = sorted(groups.values(), key=lambda g: min(_age_origin(i[0]) for i in g))
         step = max(1, int(getattr(self.engine, "max_batch", 1) or 1))
         for group in ordered:
@@ -156,11 +172,11 @@ class InferenceWorker:
                 yield group[start:start + step]
 
     def _process(self, batch) -> None:
-        """Preprocess, infer and deliver one batch of frames of equal input size."""
+        """Preprocess, infer and deliver one batch of frames of equal input size and window."""
         prepared, prep_ms = [], []
-        for frame, _, _ in batch:
+        for frame, _, _, _, window in batch:
             t0 = time.perf_counter()
-            prepared.append(prepare(frame.image, self.max_side))
+            prepared.append(prepare(frame.image, self.max_side, window))
             prep_ms.append((time.perf_counter() - t0) * 1000.0)
         t0 = time.perf_counter()
         try:
@@ -172,9 +188,9 @@ class InferenceWorker:
             return
         infer_ms = (time.perf_counter() - t0) * 1000.0
         self._counts["batches"] += 1
-        for i, (frame, slot, taken_at) in enumerate(batch):
+        for i, (frame, slot, taken_at, size, window) in enumerate(batch):
             timings = StageTimings(_queue_ms(frame, taken_at), prep_ms[i], infer_ms, len(batch))
-            self._deliver(DensityResult(frame, maps[i], timings, time.time()), slot)
+            self._deliver(DensityResult(frame, paste_map(maps[i], window, size), timings, time.time()), slot)
 
     def _deliver(self, result: DensityResult, slot: LatestFrameSlot) -> None:
         frame = result.frame

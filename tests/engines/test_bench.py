@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from engines.bench import BenchOptions, run_bench
-from engines.bench.measure import Run, compare, summary
+from engines.bench.measure import Run, compare, summary, time_engine
 from monitor.cli import main
 
 pytest.importorskip("torch", reason="torch fp32 is the bench's reference")
@@ -42,6 +44,7 @@ def test_bench_report_on_small_real_frames(engine_cache):
     assert all(row["frames"] == 4 and row["median_ms"] > 0 for row in rows.values())
     assert report["best"]["160x120"]["engine"] in rows
     assert [row["batch"] for row in report["batching"]] == [1, 2]
+    assert report["roi_windows"] and all("skipped" in row for row in report["roi_windows"])  # 64 px margin
     assert "load_avg_start" in report["machine"] and "Mall" in report["frames"]["source"]
 
 
@@ -54,3 +57,24 @@ def test_bench_command_prints_json(tmp_path, capsys, engine_cache):
     assert printed == json.loads(out.read_text())
     assert printed["results"][0]["size"] == "96x64"
     assert main(["bench", "--sizes", "big"]) == 1
+
+
+def test_roi_window_rows_time_the_window_and_compare_counts_in_the_box():
+    """With a uniform fake engine every map cell is 1: the box counts match exactly, the window is smaller."""
+    from engines.bench.policy import ROI_BOXES, window_rows
+
+    class Ones:
+        def infer(self, batch):
+            return np.ones((batch.shape[0], batch.shape[2] // 8, batch.shape[3] // 8), np.float32)
+
+    inputs = [np.zeros((3, 480, 640), np.float32)] * 2
+    full, reference = (time_engine(engine, inputs, name, "640x480") for engine, name in
+                       ((Ones(), "fast"), (Ones(), "torch:fp32")))
+    rows = window_rows(Ones(), "fast", inputs, full, reference)
+    assert [row["roi"] for row in rows] == list(ROI_BOXES)
+    lower = rows[0]
+    assert lower["window"] == "640x352" and lower["area_fraction"] == round(352 / 480, 3)
+    assert lower["count_in_box_diff_vs_full_frame_pct"] == 0.0
+    assert lower["count_in_box_diff_vs_torch:fp32_pct_mean"] == 0.0
+    assert lower["count_in_box_mean"] == 80 * 36  # rows 24..59 of the 60 x 80 map
+    assert lower["median_ms"] >= 0 and "speedup_vs_torch:fp32" in lower

@@ -129,3 +129,27 @@ def _wait(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
+
+
+def test_a_camera_with_a_box_is_inferred_on_its_window_and_its_map_still_covers_the_frame():
+    engine = SleepyEngine(max_batch=4)
+    results, on_result = collector()
+    worker = InferenceWorker(engine, max_side=960, on_result=on_result)
+    boxed, plain = LatestFrameSlot(), LatestFrameSlot()
+    worker.add_camera("boxed", boxed, box=(0.0, 0.75, 0.25, 1.0))  # bottom-left corner of 640x480
+    worker.add_camera("plain", plain)
+    boxed.put(frame("boxed", 1, size=(640, 480)))
+    plain.put(frame("plain", 1, size=(640, 480)))
+    assert worker.run_once() == 2
+    # the box (0..160, 360..480) plus a 64-pixel margin, on the 8-pixel grid, in its own batch
+    assert sorted(engine.batches) == [(1, 3, 184, 224), (1, 3, 480, 640)]
+    by_camera = {r.camera: r for r in results}
+    density = by_camera["boxed"].density
+    assert density.shape == (60, 80) and abs(density.sum() - 1.0) < 1e-4
+    rows, cols = np.nonzero(density)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (296 // 8, 59, 0, 224 // 8 - 1)
+
+    worker.set_box("boxed", None)  # ROI removed by a reload: back to the whole frame
+    boxed.put(frame("boxed", 2, size=(640, 480)))
+    worker.run_once()
+    assert engine.batches[-1] == (1, 3, 480, 640)
