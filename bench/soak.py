@@ -73,8 +73,8 @@ def engine_cpu_per_frame(images: list[np.ndarray], max_side: int, cache: Path, b
     batches = [np.stack(tensors[i:i + batch]) for i in range(0, len(tensors) - batch + 1, batch)]
     engine.infer(batches[0])  # warm-up
     before, start = _own_cpu(), time.perf_counter()
-    for batch in batches:
-        engine.infer(batch)
+    for stacked in batches:
+        engine.infer(stacked)
     cpu, wall = _own_cpu() - before, time.perf_counter() - start
     name, frames = engine.name, len(batches) * batch
     engine.close()
