@@ -14,10 +14,12 @@ class Engine(Protocol):
     ``infer`` takes N x 3 x H x W float32 (from ``engines.preprocess``; H and W multiples of 8) and
     returns N x H/8 x W/8 float32 density maps; the sum of a map is its frame's head count.
     ``max_batch`` is the largest N one call accepts; callers split larger batches.
+    ``fixed_size`` is (W, H) when the model was exported for one input size only, else None.
     """
 
     name: str  # backend and precision, e.g. "openvino-bf16"
     max_batch: int
+    fixed_size: tuple[int, int] | None
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Density maps for a batch of frames."""

@@ -13,6 +13,7 @@ class BaseEngine:
     """An ``engines.base.Engine``; subclasses implement ``_run`` (N <= max_batch frames -> N x h x w)."""
 
     backend = "?"
+    fixed_size: tuple[int, int] | None = None  # (W, H) for a model exported with one input size, else None
 
     def __init__(self, precision: str, max_batch: int, reason: str = ""):
         if max_batch < 1:
@@ -56,6 +57,13 @@ class BaseEngine:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} max_batch={self.max_batch}>"
+
+
+def static_size(height, width) -> tuple[int, int] | None:
+    """(W, H) when both input dimensions of a model are fixed numbers, else None."""
+    if isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0:
+        return width, height
+    return None
 
 
 def check_batch(batch: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError
-from .common import BaseEngine
+from .common import BaseEngine, static_size
 
 log = logging.getLogger("engines")
 QUANTIZED_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "ConvInteger"}
@@ -56,6 +56,7 @@ class OnnxRuntimeEngine(BaseEngine):
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types
             raise EngineError(f"ONNX Runtime cannot load {path}: {str(exc)[:300]}") from None
         self._input = self._session.get_inputs()[0].name
+        self.fixed_size = static_size(*self._session.get_inputs()[0].shape[2:4])
         log.info("onnxruntime: %s on CPU (%s)", path.name, self.reason)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:

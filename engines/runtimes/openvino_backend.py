@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError
-from .common import BaseEngine
+from .common import BaseEngine, static_size
 
 log = logging.getLogger("engines")
 HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}  # INT8 IR: the few float ops stay f32
@@ -66,7 +66,9 @@ class OpenVINOEngine(BaseEngine):
         except RuntimeError as exc:
             raise EngineError(f"OpenVINO cannot read {path}: {str(exc).splitlines()[0][:300]}") from None
         chosen, why = resolve_precision(precision, is_quantized(model), cpu_capabilities(), stored_precision)
-        batch_dim = model.input(0).get_partial_shape()[0]
+        shape = model.input(0).get_partial_shape()
+        self.fixed_size = static_size(*(d.get_length() if d.is_static else None for d in (shape[2], shape[3])))
+        batch_dim = shape[0]
         if batch_dim.is_static:  # an IR exported with a fixed shape takes exactly that batch
             max_batch = min(max_batch, batch_dim.get_length())
         super().__init__(chosen, max_batch, f"{reason}; {why}".strip("; "))

@@ -48,10 +48,12 @@ class TensorRTEngine(BaseEngine):
                 raise EngineError(f"TensorRT cannot load {engine_path}: built for another GPU or TensorRT "
                                   f"version ({trt.__version__} here)? Rebuild it with `crowd-monitor export --format tensorrt`")
             self._context = self._engine.create_execution_context()
-            _, _, max_shape = self._engine.get_tensor_profile_shape(INPUT_NAME, 0)
+            min_shape, _, max_shape = self._engine.get_tensor_profile_shape(INPUT_NAME, 0)
             max_batch = min(max_batch, int(max_shape[0]))
             super().__init__(precision, max_batch, reason)
             self.max_shape = tuple(int(v) for v in max_shape)
+            if (int(min_shape[2]), int(min_shape[3])) == (int(max_shape[2]), int(max_shape[3])):
+                self.fixed_size = (int(max_shape[3]), int(max_shape[2]))
             self._allocate(cuda)
         finally:
             self._context_cuda.pop()

@@ -159,6 +159,8 @@ class InferenceWorker:
         """Frames grouped by model input size and window, oldest group first, cut to ``engine.max_batch``."""
         with self._lock:
             boxes = dict(self._boxes)
+        if getattr(self.engine, "fixed_size", None):  # a model exported for one input size takes no window
+            boxes = {}
         groups: dict[tuple, list] = {}
         for frame, slot, taken_at in frames:
             height, width = frame.image.shape[:2]

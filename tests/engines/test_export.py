@@ -26,6 +26,7 @@ def test_dynamic_onnx_round_trip(tmp_path, engine_cache, weights, small_batch, r
     assert meta["weights_sha"] == weights_digest(weights) and meta["input"]["dynamic"] is True
     assert meta["output"]["stride"] == 8 and meta["input"]["mean"] == [0.485, 0.456, 0.406]
     with open_engine(str(result.path), "onnxruntime") as engine:
+        assert engine.fixed_size is None
         assert relative_count_diff(engine.infer(small_batch), reference_maps).max() < 1e-4
 
 
@@ -34,7 +35,7 @@ def test_static_onnx_runs_its_shape_only(tmp_path, engine_cache, small_batch, re
                           cache_dir=engine_cache)
     assert read_metadata(result.path)["input"]["shape"] == [2, 3, 120, 160]
     with open_engine(str(result.path), "openvino", "fp32") as engine:
-        assert engine.max_batch == 2
+        assert engine.max_batch == 2 and engine.fixed_size == (160, 120)  # so the worker uses no ROI window
         assert relative_count_diff(engine.infer(small_batch), reference_maps).max() < 1e-3
         with pytest.raises(EngineError, match="could not run"):
             engine.infer(np.zeros((1, 3, 64, 64), np.float32))

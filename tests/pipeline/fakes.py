@@ -13,6 +13,7 @@ class SleepyEngine:
 
     def __init__(self, delay_s: float = 0.0, max_batch: int = 4, fail_times: int = 0):
         self.name = "fake-sleepy"
+        self.fixed_size: tuple[int, int] | None = None
         self.max_batch = max_batch
         self.delay_s = delay_s
         self.fail_times = fail_times

@@ -153,3 +153,15 @@ def test_a_camera_with_a_box_is_inferred_on_its_window_and_its_map_still_covers_
     boxed.put(frame("boxed", 2, size=(640, 480)))
     worker.run_once()
     assert engine.batches[-1] == (1, 3, 480, 640)
+
+
+def test_an_engine_with_a_fixed_input_size_gets_whole_frames_even_with_a_box():
+    engine = SleepyEngine()
+    engine.fixed_size = (640, 480)
+    results, on_result = collector()
+    worker = InferenceWorker(engine, max_side=960, on_result=on_result)
+    slot = LatestFrameSlot()
+    worker.add_camera("boxed", slot, box=(0.0, 0.75, 0.25, 1.0))
+    slot.put(frame("boxed", 1, size=(640, 480)))
+    worker.run_once()
+    assert engine.batches == [(1, 3, 480, 640)] and results[0].density.shape == (60, 80)
