@@ -118,19 +118,20 @@ class Link:
 
     def _failed(self, failure: ConnectFailure, ctx: Context, protocol: str, backoff: Backoff) -> float:
         """Record and log a failed attempt; the delay before the next (0: retry at once)."""
+        fallback = ctx.mqtt.protocol == "auto" and protocol == "5" and failure.kind in ("protocol", "closed")
+        if failure.kind == "auth" and not fallback:
+            log.error("%s", failure)  # before it shows in health(), so the two never disagree
         with self.core.cond:
             self.core.counters.last_error = str(failure)
             self.core.counters.last_error_kind = failure.kind
-        auto_v5 = ctx.mqtt.protocol == "auto" and protocol == "5"
-        if auto_v5 and failure.kind in ("protocol", "closed"):
+        if fallback:
             log.info("%s; trying MQTT 3.1.1", failure)
             self.known_protocol = "3.1.1" if failure.kind == "protocol" else None
             self.try_v311 = True
             return 0.0
         self.try_v311 = False
         if failure.kind == "auth":
-            log.error("%s", failure)  # no retry storm: wrong credentials wait the longest delay
-            return backoff.max_s
+            return backoff.max_s  # no retry storm: wrong credentials wait the longest delay
         level = logging.WARNING if str(failure) != self.last_logged else logging.DEBUG
         self.last_logged = str(failure)
         delay = backoff.next()
