@@ -3,9 +3,9 @@
 The front end (VGG-16 to conv4_3) stays frozen, so its output is computed once per training frame
 (and its mirror image) and kept in memory as float16.  The back end is trained on random crops of
 the cached features against ground-truth density maps (``engines.density``; see
-``engines.tuning`` for the loss and the closed-form output layer).  A contiguous block at the end
-of the given frames is held back (never a random split: neighbouring video frames are near
-duplicates); training stops when its MAE has not improved for ``patience`` epochs or the time
+``engines.tuning`` for the loss and the closed-form output layer).  Contiguous blocks spread over
+the given frames are held back (``split_holdout``; never a random split: neighbouring video frames
+are near duplicates); training stops when its MAE has not improved for ``patience`` epochs or the time
 budget runs out, and the best epoch is kept.  If no epoch beats the unchanged model on the
 held-back frames, the unchanged model is returned: fine-tuning never makes a venue worse on its
 own held-back frames.

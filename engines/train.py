@@ -4,7 +4,7 @@ SGD (lr 1e-7, momentum 0.95, weight decay 5e-4), pixel-wise MSE (summed) between
 density map and the geometry-adaptive ground truth on the 1/8 grid, batch size 1, random
 horizontal flips and quarter-size crops.  The front end starts from ImageNet VGG-16 weights when a
 local torchvision file is given (nothing is downloaded), else from another CSRNet's weights or at
-random (the paper's N(0, 0.01)).  The best epoch on a held-back contiguous block is kept.
+random (the paper's N(0, 0.01)).  The best epoch on held-back contiguous blocks (``split_holdout``) is kept.
 """
 
 from __future__ import annotations

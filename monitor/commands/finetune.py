@@ -1,7 +1,7 @@
 """Adapt the model to one venue from annotated frames, on a CPU.
 
 The frozen front end's output is computed once per frame (and its mirror image); the back end is
-trained on random crops, with early stopping on a held-back contiguous block at the end of the
+trained on random crops, with early stopping on held-back contiguous blocks spread over the
 frames.  Frames annotated with counts only (--format counts) work too.  Progress goes to stderr.  --out MODEL is written in the original CSRNet layout: .npz
 (loads without torch), or a torch checkpoint when it ends in .pt / .pth / .pth.tar.  Use it with
 --model MODEL (count, evaluate, export) or model.weights in the daemon's config.
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, default=160, metavar="N",
                         help="at most N training frames, evenly spaced (default 160)")
     parser.add_argument("--holdout", type=float, default=0.2, metavar="F",
-                        help="fraction held back for early stopping, the last contiguous block (default 0.2)")
+                        help="fraction held back for early stopping, in contiguous blocks (default 0.2)")
     parser.add_argument("--train-from", type=int, default=0, choices=range(0, 6), metavar="K",
                         help="first trainable back-end layer, 0..5 (default 0: the whole back end)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
