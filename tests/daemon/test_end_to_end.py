@@ -120,16 +120,16 @@ def _scenario(daemon, recorder, camera, broker, config, cache) -> None:
     killed = time.monotonic()
     recorder.wait_for(lambda m: m.topic == "crowd/hall/status" and m.at >= killed and m.text == "reconnecting",
                       15, "status reconnecting")
+    back = time.monotonic()  # before start(): the reader may reconnect before start() returns
     camera.start()
-    back = time.monotonic()
     recorder.wait_payload("crowd/hall/status", "online", timeout=30, since=back)
     recorder.wait_for(lambda m: m.topic == "crowd/hall/count" and m.at >= back and m.payload, 30, "counts after the camera returned")
 
     # Broker dies and returns: the daemon reconnects and republishes availability and state.
     broker.kill()
     time.sleep(2)
+    restarted = time.monotonic()  # before start(): the daemon may reconnect before start() returns
     broker.start()
-    restarted = time.monotonic()
     recorder.wait_payload("crowd/available", "online", timeout=30, since=restarted)
     recorder.wait_for(lambda m: m.topic == "crowd/hall/floor/state" and m.at >= restarted and m.payload, 30, "state republished")
     recorder.wait_for(lambda m: m.topic == "crowd/hall/floor/alert" and m.at >= restarted and m.text == "warning",
