@@ -21,7 +21,7 @@ def _reason(name: str) -> str | None:
     if why:
         return why
     if backend == "torch" and precision == "fp16":
-        return nvidia_gpu() and "torch fp16 needs a CUDA GPU"
+        return "torch fp16 needs a CUDA GPU" if nvidia_gpu() else None  # nvidia_gpu(): why there is none
     if backend == "openvino" and precision in ("bf16", "fp16"):
         from ..runtimes.openvino_backend import cpu_capabilities
 

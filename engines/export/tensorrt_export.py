@@ -75,9 +75,11 @@ def make_calibrator(trt, cuda, batches: list[np.ndarray] | None, cache_path: Pat
             self._device = cuda.mem_alloc(size)
 
         def get_batch_size(self):
+            """Frames per calibration batch."""
             return int(self._batches[0].shape[0]) if self._batches else 1
 
         def get_batch(self, names):
+            """The next batch as device pointers, or None when done."""
             if self._index >= len(self._batches):
                 return None
             cuda.memcpy_htod(self._device, np.ascontiguousarray(self._batches[self._index], dtype=np.float32))
@@ -85,9 +87,11 @@ def make_calibrator(trt, cuda, batches: list[np.ndarray] | None, cache_path: Pat
             return [int(self._device)]
 
         def read_calibration_cache(self):
+            """The cached calibration table, if any."""
             return cache_path.read_bytes() if cache_path.is_file() else None
 
         def write_calibration_cache(self, cache):
+            """Keep the calibration table for the next build."""
             atomic_write(cache_path, bytes(cache))
 
     return Calibrator()

@@ -46,5 +46,6 @@ class _JournalFormatter(logging.Formatter):
     PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
     def format(self, record: logging.LogRecord) -> str:
+        """Prefix the line with its syslog priority for journald."""
         prefix = f"<{self.PRIORITY.get(record.levelno, 6)}>"
         return "\n".join(prefix + line for line in super().format(record).splitlines())

@@ -26,10 +26,12 @@ class _Family:
         self.samples: list[str] = []
 
     def add(self, value: float | None, **labels: str) -> None:
+        """Add one sample (skipped when ``value`` is None)."""
         if value is not None:
             self.samples.append(f"{self.name}{_labels(**labels)} {float(value):.6g}")
 
     def lines(self) -> Iterable[str]:
+        """The family in Prometheus text format."""
         yield f"# HELP {self.name} {self.help_text}"
         yield f"# TYPE {self.name} {self.kind}"
         yield from self.samples

@@ -51,6 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "crowd-monitor"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        """Serve /healthz, /metrics, the status page and heatmaps."""
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
             snap = self.snapshot()
@@ -83,4 +84,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
+        """Route http.server's access log to debug logging."""
         log.debug("http: " + format, *args)

@@ -65,6 +65,7 @@ class _Builder:
 
     def add(self, component: str, camera: str, what: str, zone: str | None, body: dict[str, Any],
             gated_by_camera: bool = True) -> None:
+        """Add one entity's discovery config."""
         parts = [topic_segment(camera)] + ([topic_segment(zone)] if zone is not None else []) + [what]
         object_id = "_".join(parts)
         topic = f"{self.prefix}/{component}/{self.node}/{object_id}/config"
@@ -78,6 +79,7 @@ class _Builder:
         self.found[topic] = body
 
     def camera(self, camera: str) -> None:
+        """The per-camera entities (whole-frame count, status)."""
         count = self.topics.camera_count(camera)
         self.add("sensor", camera, "count", None, {
             "name": "Count", "state_topic": count, "value_template": "{{ value_json.count }}",
@@ -91,6 +93,7 @@ class _Builder:
             gated_by_camera=False)
 
     def zone(self, camera: str, zone: str) -> None:
+        """The per-zone entities (count, density, alert)."""
         state, alert = self.topics.zone_state(camera, zone), self.topics.zone_alert(camera, zone)
         self.add("sensor", camera, "count", zone, {
             "name": f"{zone} count", "state_topic": state, "value_template": "{{ value_json.count }}",

@@ -1,0 +1,1 @@
+"""The status page served by the health endpoint (static assets)."""
