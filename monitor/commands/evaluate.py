@@ -3,50 +3,82 @@
 Prints one summary line (or, with --json, exactly one JSON line {"n","mae","rmse","bias"} on
 stdout); --csv FILE writes one row per image.  A progress bar is drawn on stderr when it is a
 terminal.  Example: crowd-monitor evaluate ../shared/data/mall --format mall --frames 801-1600:4
+
+``--max-side 768,512,448,384`` evaluates at each input size and names the best one: CSRNet
+counts people at the head sizes it was trained on, so a camera where people look large (a street
+seen from near) counts better on a smaller input.  Count a handful of the venue's frames
+(``--format counts``), scan, and set the winner as that camera's ``max_side``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ._common import add_dataset_arguments, add_model_arguments, open_dataset, open_model
+from ._common import add_dataset_arguments, add_model_arguments, open_dataset, open_model, sides_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `evaluate`."""
     add_dataset_arguments(parser)
-    add_model_arguments(parser)
-    parser.add_argument("--json", action="store_true", help='print one JSON line {"n","mae","rmse","bias"}')
+    add_model_arguments(parser, several_sides=True)
+    parser.add_argument("--json", action="store_true",
+                        help='print one JSON line {"n","mae","rmse","bias"} (one per size, with "max_side")')
     parser.add_argument("--csv", metavar="FILE", help="write per-image rows (image,number,truth,predicted,error)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate the model on the dataset and print the metrics."""
+    """Evaluate the model on the dataset at each ``--max-side`` and print the metrics."""
     import json
     import sys
     import time
 
-    from engines.evaluate import evaluate, write_csv
-
-    from ..progress import ProgressBar
+    from engines.evaluate import write_csv
 
     dataset = open_dataset(args)
     engine = open_model(args)
-    bar = ProgressBar(len(dataset.samples), "evaluate")
-    start = time.monotonic()
+    sides = sides_of(args.max_side)
+    scan: list[tuple[int, object]] = []
     try:
-        summary, rows = evaluate(engine, dataset, args.max_side,
-                                 progress=lambda done, total, r: bar.update(done, f"{r.key} {r.predicted:.1f}/{r.truth:g}"))
+        for side in sides:
+            start = time.monotonic()
+            summary, rows = _evaluate_at(engine, dataset, side, label=f"evaluate {side}" if len(sides) > 1 else "evaluate")
+            seconds = time.monotonic() - start
+            scan.append((side, summary))
+            if args.csv:
+                path = args.csv if len(sides) == 1 else _with_suffix(args.csv, side)
+                write_csv(rows, path)
+                print(f"per-image results written to {path}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(summary.as_dict() if len(sides) == 1 else {**summary.as_dict(), "max_side": side}))
+            else:
+                size = f"  max_side {side}" if len(sides) > 1 else ""
+                print(f"{dataset.format} {args.dir}:{size} n={summary.n}  MAE {summary.mae:.3f}  "
+                      f"RMSE {summary.rmse:.3f}  bias {summary.bias:+.3f}  (model {args.model}, engine {engine.name},"
+                      f" {seconds:.0f} s)", flush=True)
+    finally:
+        engine.close()
+    if len(scan) > 1:
+        side, best = min(scan, key=lambda item: (item[1].mae, -item[0]))
+        print(f"best: max_side {side} (MAE {best.mae:.3f}); for a camera like these frames set "
+              f"cameras.<name>.max_side: {side}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _evaluate_at(engine, dataset, side: int, label: str):
+    """Metrics and per-image rows at one input size, with a progress bar on a terminal."""
+    from engines.evaluate import evaluate
+
+    from ..progress import ProgressBar
+
+    bar = ProgressBar(len(dataset.samples), label)
+    try:
+        return evaluate(engine, dataset, side,
+                        progress=lambda done, total, r: bar.update(done, f"{r.key} {r.predicted:.1f}/{r.truth:g}"))
     finally:
         bar.close()
-        engine.close()
-    seconds = time.monotonic() - start
-    if args.csv:
-        write_csv(rows, args.csv)
-        print(f"per-image results written to {args.csv}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(summary.as_dict()))
-    else:
-        print(f"{dataset.format} {args.dir}: n={summary.n}  MAE {summary.mae:.3f}  RMSE {summary.rmse:.3f}  "
-              f"bias {summary.bias:+.3f}  (model {args.model}, engine {engine.name}, {seconds:.0f} s)")
-    return 0
+
+
+def _with_suffix(path: str, side: int) -> str:
+    """``rows.csv`` -> ``rows-448.csv``: one file per scanned size."""
+    stem, dot, ext = path.rpartition(".")
+    return f"{stem}-{side}.{ext}" if dot and "/" not in ext else f"{path}-{side}"

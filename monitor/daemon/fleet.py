@@ -13,8 +13,8 @@ from ..types import CameraStatus
 
 log = logging.getLogger("monitor.cameras")
 
-# Camera settings that only the aggregator uses: changing them must not reconnect the camera.
-_ZONE_ONLY_FIELDS = {"label", "roi", "ignore", "calibration", "smoothing", "zones"}
+# Settings that do not touch the reader: a change applies without reconnecting the camera.
+_ZONE_ONLY_FIELDS = {"label", "roi", "ignore", "calibration", "smoothing", "zones", "max_side"}
 
 
 def reader_settings(config: CameraConfig) -> dict:
@@ -55,7 +55,7 @@ class CameraFleet:
                 self._start(name, cfg)
                 changes["added"].append(name)
             else:
-                self._worker.set_box(name, counted_box(cfg))  # an ROI edit needs no reconnect
+                self._worker.set_input(name, counted_box(cfg), cfg.max_side)  # no reconnect needed
         return changes
 
     def statuses(self) -> list[CameraStatus]:
@@ -78,7 +78,7 @@ class CameraFleet:
     def _start(self, name: str, config: CameraConfig) -> None:
         slot = LatestFrameSlot(capacity=1)
         reader = CameraReader(name, config, slot, self._on_status)
-        self._worker.add_camera(name, slot, counted_box(config))
+        self._worker.add_camera(name, slot, counted_box(config), config.max_side)
         reader.start()
         self._readers[name] = reader
         log.info("camera %s: reading %s at %g fps", name, reader.url, config.sample_fps)

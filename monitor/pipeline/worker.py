@@ -29,6 +29,8 @@ class InferenceWorker:
     every ``heartbeat_s`` when idle, so a stuck engine stops the beat (the systemd watchdog).
     A camera with a counted box (its ROI's bounding box) is run on that part of the frame only,
     with context around it (``engines.preprocess.input_window``); its map still covers the frame.
+    A camera's own ``max_side`` replaces the worker's for its frames (people who look large count
+    better on a smaller input).
     """
 
     def __init__(self, engine, max_side: int, on_result: Callable[[DensityResult], None],
@@ -42,6 +44,7 @@ class InferenceWorker:
         self._slots: dict[str, LatestFrameSlot] = {}
         self._tallies: dict[str, CameraTally] = {}
         self._boxes: dict[str, Box | None] = {}
+        self._sides: dict[str, int] = {}  # cameras with their own max_side
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -52,12 +55,13 @@ class InferenceWorker:
         self._last_error: str | None = None
 
     # -- cameras -------------------------------------------------------------------------------
-    def add_camera(self, name: str, slot: LatestFrameSlot, box: Box | None = None) -> None:
-        """Start serving a camera's slot (replaces a camera of the same name); ``box``: see set_box."""
+    def add_camera(self, name: str, slot: LatestFrameSlot, box: Box | None = None,
+                   max_side: int | None = None) -> None:
+        """Start serving a camera's slot (replaces a camera of the same name); see set_input."""
         with self._lock:
             old = self._slots.get(name)
             self._slots[name] = slot
-            self._boxes[name] = box
+            self._set_input(name, box, max_side)
             self._tallies.setdefault(name, CameraTally())
         if old is not None and old is not slot:
             old.set_listener(None)
@@ -70,15 +74,24 @@ class InferenceWorker:
             slot = self._slots.pop(name, None)
             self._tallies.pop(name, None)
             self._boxes.pop(name, None)
+            self._sides.pop(name, None)
         if slot is not None:
             slot.set_listener(None)
         return slot
 
-    def set_box(self, name: str, box: Box | None) -> None:
-        """Relative (x0, y0, x1, y1) of the part of a camera's frames that is counted; None: all."""
+    def set_input(self, name: str, box: Box | None, max_side: int | None = None) -> None:
+        """``box``: relative (x0, y0, x1, y1) of the counted part of the frames (None: all);
+        ``max_side``: the camera's input size (None: the worker's)."""
         with self._lock:
             if name in self._slots:
-                self._boxes[name] = box
+                self._set_input(name, box, max_side)
+
+    def _set_input(self, name: str, box: Box | None, max_side: int | None) -> None:
+        self._boxes[name] = box
+        if max_side is None:
+            self._sides.pop(name, None)
+        else:
+            self._sides[name] = max_side
 
     def cameras(self) -> list[str]:
         """Names of the cameras served."""
@@ -158,15 +171,16 @@ class InferenceWorker:
     def _batches(self, frames):
         """Frames grouped by model input size and window, oldest group first, cut to ``engine.max_batch``."""
         with self._lock:
-            boxes = dict(self._boxes)
+            boxes, sides = dict(self._boxes), dict(self._sides)
         if getattr(self.engine, "fixed_size", None):  # a model exported for one input size takes no window
-            boxes = {}
+            boxes, sides = {}, {}
         groups: dict[tuple, list] = {}
         for frame, slot, taken_at in frames:
             height, width = frame.image.shape[:2]
-            size = model_input_size(width, height, self.max_side)
-            window = input_window(width, height, self.max_side, boxes.get(frame.camera))
-            groups.setdefault((size, window), []).append((frame, slot, taken_at, size, window))
+            side = sides.get(frame.camera, self.max_side)
+            size = model_input_size(width, height, side)
+            window = input_window(width, height, side, boxes.get(frame.camera))
+            groups.setdefault((size, window), []).append((frame, slot, taken_at, size, window, side))
         ordered = sorted(groups.values(), key=lambda g: min(_age_origin(i[0]) for i in g))
         step = max(1, int(getattr(self.engine, "max_batch", 1) or 1))
         for group in ordered:
@@ -176,9 +190,9 @@ class InferenceWorker:
     def _process(self, batch) -> None:
         """Preprocess, infer and deliver one batch of frames of equal input size and window."""
         prepared, prep_ms = [], []
-        for frame, _, _, _, window in batch:
+        for frame, _, _, _, window, side in batch:
             t0 = time.perf_counter()
-            prepared.append(prepare(frame.image, self.max_side, window))
+            prepared.append(prepare(frame.image, side, window))
             prep_ms.append((time.perf_counter() - t0) * 1000.0)
         t0 = time.perf_counter()
         try:
@@ -190,7 +204,7 @@ class InferenceWorker:
             return
         infer_ms = (time.perf_counter() - t0) * 1000.0
         self._counts["batches"] += 1
-        for i, (frame, slot, taken_at, size, window) in enumerate(batch):
+        for i, (frame, slot, taken_at, size, window, _) in enumerate(batch):
             timings = StageTimings(_queue_ms(frame, taken_at), prep_ms[i], infer_ms, len(batch))
             self._deliver(DensityResult(frame, paste_map(maps[i], window, size), timings, time.time()), slot)
 

@@ -90,6 +90,10 @@ BAD = [
      "F:4: mqtt.password: a password needs a username"),
     ("reconnect bounds reversed", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    reconnect_initial_s: 90"),
      "F:10: cameras.entrance.reconnect_initial_s: must not exceed reconnect_max_s"),
+    ("camera max_side off the stride", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    max_side: 450"),
+     "F:10: cameras.entrance.max_side: must be a multiple of 8"),
+    ("camera max_side above the model's", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    max_side: 1280"),
+     "F:10: cameras.entrance.max_side: must not exceed model.max_side (960)"),
 ]
 
 

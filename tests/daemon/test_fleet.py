@@ -7,23 +7,25 @@ from monitor.daemon.fleet import CameraFleet, counted_box
 
 
 class RecordingWorker:
-    """Stands in for the InferenceWorker: records the boxes it is given."""
+    """Stands in for the InferenceWorker: records the boxes and input sizes it is given."""
 
     def __init__(self):
         self.boxes: dict[str, object] = {}
+        self.sides: dict[str, int | None] = {}
 
-    def add_camera(self, name, slot, box=None):
-        self.boxes[name] = box
+    def add_camera(self, name, slot, box=None, max_side=None):
+        self.set_input(name, box, max_side)
 
-    def set_box(self, name, box):
-        self.boxes[name] = box
+    def set_input(self, name, box, max_side=None):
+        self.boxes[name], self.sides[name] = box, max_side
 
     def remove_camera(self, name):
         self.boxes.pop(name, None)
+        self.sides.pop(name, None)
 
 
-def camera(tmp_path, roi=None) -> CameraConfig:
-    return CameraConfig(url=str(tmp_path / "missing.mp4"), roi=roi, reconnect_initial_s=30)
+def camera(tmp_path, roi=None, max_side=None) -> CameraConfig:
+    return CameraConfig(url=str(tmp_path / "missing.mp4"), roi=roi, reconnect_initial_s=30, max_side=max_side)
 
 
 def test_counted_box_is_the_roi_bounding_box(tmp_path):
@@ -44,6 +46,9 @@ def test_an_roi_edit_reaches_the_worker_without_restarting_the_camera(tmp_path):
         assert changes == {"added": [], "removed": [], "restarted": []}
         assert fleet.readers()["door"] is reader
         assert worker.boxes == {"door": (0.0, 0.5, 1.0, 1.0)}
+        assert worker.sides == {"door": None}
+        fleet.apply({"door": camera(tmp_path, roi, max_side=448)})  # so is an input-size edit
+        assert fleet.readers()["door"] is reader and worker.sides == {"door": 448}
     finally:
         fleet.stop_all(timeout=2)
-    assert worker.boxes == {}
+    assert worker.boxes == {} and worker.sides == {}

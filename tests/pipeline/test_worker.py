@@ -149,7 +149,7 @@ def test_a_camera_with_a_box_is_inferred_on_its_window_and_its_map_still_covers_
     rows, cols = np.nonzero(density)
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (296 // 8, 59, 0, 224 // 8 - 1)
 
-    worker.set_box("boxed", None)  # ROI removed by a reload: back to the whole frame
+    worker.set_input("boxed", None)  # ROI removed by a reload: back to the whole frame
     boxed.put(frame("boxed", 2, size=(640, 480)))
     worker.run_once()
     assert engine.batches[-1] == (1, 3, 480, 640)
@@ -165,3 +165,27 @@ def test_an_engine_with_a_fixed_input_size_gets_whole_frames_even_with_a_box():
     slot.put(frame("boxed", 1, size=(640, 480)))
     worker.run_once()
     assert engine.batches == [(1, 3, 480, 640)] and results[0].density.shape == (60, 80)
+
+
+def test_a_camera_with_its_own_max_side_is_inferred_at_that_size_and_batched_apart():
+    engine = SleepyEngine(max_batch=4)
+    results, on_result = collector()
+    worker = InferenceWorker(engine, max_side=960, on_result=on_result)
+    small, plain = LatestFrameSlot(), LatestFrameSlot()
+    worker.add_camera("small", small, max_side=448)
+    worker.add_camera("plain", plain)
+    small.put(frame("small", 1, size=(768, 576)))
+    plain.put(frame("plain", 1, size=(768, 576)))
+    assert worker.run_once() == 2
+    assert sorted(engine.batches) == [(1, 3, 336, 448), (1, 3, 576, 768)]
+    by_camera = {r.camera: r for r in results}
+    assert by_camera["small"].density.shape == (42, 56) and by_camera["plain"].density.shape == (72, 96)
+
+    worker.set_input("small", (0.0, 0.5, 1.0, 1.0), max_side=320)  # a reload: new size, now with a box
+    small.put(frame("small", 2, size=(768, 576)))
+    worker.run_once()
+    assert engine.batches[-1][3] == 320 and results[-1].density.shape == (30, 40)
+    worker.set_input("small", None)  # back to the worker's size
+    small.put(frame("small", 3, size=(768, 576)))
+    worker.run_once()
+    assert engine.batches[-1] == (1, 3, 576, 768)
