@@ -100,3 +100,65 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
             except OSError:
                 pass
             sock.close()
+
+
+class TcpGate:
+    """A plain TCP forwarder to a broker that the test can shut and open again on the same port.
+
+    Shut, nothing listens (clients get "connection refused", as from a stopped broker) and piped
+    connections are cut.  It lets a test decide who reaches a restarted broker first.
+    """
+
+    def __init__(self, broker: MosquittoBroker):
+        self.broker = broker
+        self.host = HOST
+        self._server = socket.create_server((HOST, 0))
+        self.port = self._server.getsockname()[1]
+        self._lock = threading.Lock()
+        self._open_sockets: list[socket.socket] = []
+        self._start_accepting(self._server)
+
+    def _start_accepting(self, server: socket.socket) -> None:
+        threading.Thread(target=self._accept, args=(server,), name="tcp-gate", daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return  # shut
+            try:
+                upstream = socket.create_connection((self.broker.host, self.broker.port), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open_sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+
+    def shut(self) -> None:
+        """Stop listening and cut every piped connection."""
+        with self._lock:
+            server, self._server = self._server, None
+            sockets, self._open_sockets = self._open_sockets, []
+        if server is not None:
+            server.close()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def open(self) -> None:
+        """Listen again on the same port."""
+        with self._lock:
+            if self._server is None:
+                self._server = socket.create_server((HOST, self.port))
+                self._start_accepting(self._server)
+
+    def close(self) -> None:
+        """Shut for good."""
+        self.shut()

@@ -38,6 +38,8 @@ class Received:
 class Recorder:
     """A subscriber that records every message; MQTT 5, retain-as-published, QoS 2 subscriptions.
 
+    ``live_only=True`` asks for no retained messages when subscribing (retain handling 2), so all
+    it records after a (re)subscription was published after it.
     ``persistent=True`` keeps its session on the broker (never a clean start, session expiry one
     hour; with the broker's persistence it survives a broker restart) so QoS 1 messages, and QoS 0
     with ``queue_qos0``, queued while it is away are delivered after it reconnects; it reconnects
@@ -45,13 +47,16 @@ class Recorder:
     """
 
     def __init__(self, broker: MosquittoBroker, topics: list[str] | None = None, *, persistent: bool = False,
-                 username: str | None = None, password: str | None = None, tls: TLSFiles | None = None):
+                 username: str | None = None, password: str | None = None, tls: TLSFiles | None = None,
+                 live_only: bool = False):
         self.topics = topics or ["#"]
         self.messages: list[Received] = []
         self.client_id = f"recorder-{uuid.uuid4().hex[:8]}"
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
         self.connects = 0
+        self.subscribes = 0  # SUBACKs: after a reconnect without a session, when it listens again
+        self.live_only = live_only  # retain handling 2: no retained messages when subscribing
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
         if username:
             client.username_pw_set(username, password)
@@ -59,7 +64,7 @@ class Recorder:
             client.tls_set(ca_certs=str(tls.ca_file), certfile=str(tls.client_cert), keyfile=str(tls.client_key))
         client.reconnect_delay_set(0.1, 0.5)
         client.on_connect = self._on_connect
-        client.on_subscribe = lambda *_: self._subscribed.set()
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600 if persistent else 0
@@ -76,8 +81,16 @@ class Recorder:
         self.connects += 1
         if reason_code.is_failure or flags.session_present:
             return
-        options = SubscribeOptions(qos=2, retainAsPublished=True)
+        options = SubscribeOptions(qos=2, retainAsPublished=True,
+                                   retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND if self.live_only else
+                                   SubscribeOptions.RETAIN_SEND_ON_SUBSCRIBE)
         client.subscribe([(topic, options) for topic in self.topics])
+
+    def _on_subscribe(self, *_) -> None:
+        with self._cond:
+            self.subscribes += 1
+            self._cond.notify_all()
+        self._subscribed.set()
 
     def _on_message(self, client, userdata, message) -> None:
         props = message.properties
