@@ -12,6 +12,7 @@ RelPoint = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_le
 RelPolygon = Annotated[list[RelPoint], Field(min_length=3)]
 
 Seconds = Annotated[float, Field(ge=0.0)]
+PositiveSeconds = Annotated[float, Field(gt=0.0)]
 
 
 def _multiple_of_8(value: int) -> int:
@@ -22,7 +23,6 @@ def _multiple_of_8(value: int) -> int:
 
 # The long side frames are resized to before inference: the model's stride is 8.
 InputSide = Annotated[int, Field(ge=64, le=8192), AfterValidator(_multiple_of_8)]
-PositiveSeconds = Annotated[float, Field(gt=0.0)]
 
 
 class StrictModel(BaseModel):

@@ -14,12 +14,12 @@ from ..types import CameraStatus
 log = logging.getLogger("monitor.cameras")
 
 # Settings that do not touch the reader: a change applies without reconnecting the camera.
-_ZONE_ONLY_FIELDS = {"label", "roi", "ignore", "calibration", "smoothing", "zones", "max_side"}
+_NOT_READER_FIELDS = {"label", "roi", "ignore", "calibration", "smoothing", "zones", "max_side"}
 
 
 def reader_settings(config: CameraConfig) -> dict:
     """The part of a camera's config its reader depends on."""
-    return config.model_dump(exclude=_ZONE_ONLY_FIELDS)
+    return config.model_dump(exclude=_NOT_READER_FIELDS)
 
 
 def counted_box(config: CameraConfig) -> tuple[float, float, float, float] | None:

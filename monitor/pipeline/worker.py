@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,6 +18,14 @@ from .stats import STAGES, CameraTally, LatencyWindow
 
 log = logging.getLogger("monitor.pipeline")
 Box = tuple[float, float, float, float]  # relative x0, y0, x1, y1
+
+
+@dataclass(frozen=True)
+class CameraInput:
+    """How a camera's frames enter the model: the counted box (None: all) and its own max_side."""
+
+    box: Box | None = None
+    max_side: int | None = None  # None: the worker's
 
 
 class InferenceWorker:
@@ -43,8 +52,7 @@ class InferenceWorker:
         self.last_loop_monotonic = time.monotonic()
         self._slots: dict[str, LatestFrameSlot] = {}
         self._tallies: dict[str, CameraTally] = {}
-        self._boxes: dict[str, Box | None] = {}
-        self._sides: dict[str, int] = {}  # cameras with their own max_side
+        self._inputs: dict[str, CameraInput] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -61,7 +69,7 @@ class InferenceWorker:
         with self._lock:
             old = self._slots.get(name)
             self._slots[name] = slot
-            self._set_input(name, box, max_side)
+            self._inputs[name] = CameraInput(box, max_side)
             self._tallies.setdefault(name, CameraTally())
         if old is not None and old is not slot:
             old.set_listener(None)
@@ -73,8 +81,7 @@ class InferenceWorker:
         with self._lock:
             slot = self._slots.pop(name, None)
             self._tallies.pop(name, None)
-            self._boxes.pop(name, None)
-            self._sides.pop(name, None)
+            self._inputs.pop(name, None)
         if slot is not None:
             slot.set_listener(None)
         return slot
@@ -84,14 +91,7 @@ class InferenceWorker:
         ``max_side``: the camera's input size (None: the worker's)."""
         with self._lock:
             if name in self._slots:
-                self._set_input(name, box, max_side)
-
-    def _set_input(self, name: str, box: Box | None, max_side: int | None) -> None:
-        self._boxes[name] = box
-        if max_side is None:
-            self._sides.pop(name, None)
-        else:
-            self._sides[name] = max_side
+                self._inputs[name] = CameraInput(box, max_side)
 
     def cameras(self) -> list[str]:
         """Names of the cameras served."""
@@ -171,15 +171,16 @@ class InferenceWorker:
     def _batches(self, frames):
         """Frames grouped by model input size and window, oldest group first, cut to ``engine.max_batch``."""
         with self._lock:
-            boxes, sides = dict(self._boxes), dict(self._sides)
-        if getattr(self.engine, "fixed_size", None):  # a model exported for one input size takes no window
-            boxes, sides = {}, {}
+            inputs = dict(self._inputs)
+        if getattr(self.engine, "fixed_size", None):  # a model exported for one input size: whole frames
+            inputs = {}
         groups: dict[tuple, list] = {}
         for frame, slot, taken_at in frames:
             height, width = frame.image.shape[:2]
-            side = sides.get(frame.camera, self.max_side)
+            camera = inputs.get(frame.camera, CameraInput())
+            side = camera.max_side or self.max_side
             size = model_input_size(width, height, side)
-            window = input_window(width, height, side, boxes.get(frame.camera))
+            window = input_window(width, height, side, camera.box)
             groups.setdefault((size, window), []).append((frame, slot, taken_at, size, window, side))
         ordered = sorted(groups.values(), key=lambda g: min(_age_origin(i[0]) for i in g))
         step = max(1, int(getattr(self.engine, "max_batch", 1) or 1))

@@ -131,16 +131,24 @@ def _wait(condition, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def test_a_camera_with_a_box_is_inferred_on_its_window_and_its_map_still_covers_the_frame():
+def beside_a_plain_camera(name: str, size: tuple[int, int], **camera_input):
+    """A worker (max_side 960) serving camera ``name`` with ``camera_input`` and a plain camera; one
+    ``size`` frame of each has been processed.  Returns (engine, results, worker, slot of ``name``)."""
     engine = SleepyEngine(max_batch=4)
     results, on_result = collector()
     worker = InferenceWorker(engine, max_side=960, on_result=on_result)
-    boxed, plain = LatestFrameSlot(), LatestFrameSlot()
-    worker.add_camera("boxed", boxed, box=(0.0, 0.75, 0.25, 1.0))  # bottom-left corner of 640x480
+    special, plain = LatestFrameSlot(), LatestFrameSlot()
+    worker.add_camera(name, special, **camera_input)
     worker.add_camera("plain", plain)
-    boxed.put(frame("boxed", 1, size=(640, 480)))
-    plain.put(frame("plain", 1, size=(640, 480)))
+    special.put(frame(name, 1, size=size))
+    plain.put(frame("plain", 1, size=size))
     assert worker.run_once() == 2
+    return engine, results, worker, special
+
+
+def test_a_camera_with_a_box_is_inferred_on_its_window_and_its_map_still_covers_the_frame():
+    # the box: the bottom-left corner of 640x480
+    engine, results, worker, boxed = beside_a_plain_camera("boxed", (640, 480), box=(0.0, 0.75, 0.25, 1.0))
     # the box (0..160, 360..480) plus a 64-pixel margin, on the 8-pixel grid, in its own batch
     assert sorted(engine.batches) == [(1, 3, 184, 224), (1, 3, 480, 640)]
     by_camera = {r.camera: r for r in results}
@@ -168,15 +176,7 @@ def test_an_engine_with_a_fixed_input_size_gets_whole_frames_even_with_a_box():
 
 
 def test_a_camera_with_its_own_max_side_is_inferred_at_that_size_and_batched_apart():
-    engine = SleepyEngine(max_batch=4)
-    results, on_result = collector()
-    worker = InferenceWorker(engine, max_side=960, on_result=on_result)
-    small, plain = LatestFrameSlot(), LatestFrameSlot()
-    worker.add_camera("small", small, max_side=448)
-    worker.add_camera("plain", plain)
-    small.put(frame("small", 1, size=(768, 576)))
-    plain.put(frame("plain", 1, size=(768, 576)))
-    assert worker.run_once() == 2
+    engine, results, worker, small = beside_a_plain_camera("small", (768, 576), max_side=448)
     assert sorted(engine.batches) == [(1, 3, 336, 448), (1, 3, 576, 768)]
     by_camera = {r.camera: r for r in results}
     assert by_camera["small"].density.shape == (42, 56) and by_camera["plain"].density.shape == (72, 96)

@@ -79,8 +79,7 @@ def test_broker_outage_every_event_arrives_once_or_is_counted_as_dropped(mosquit
     assert small.health()["outbox"] == 5 and small.health()["dropped"] == 7
     restarted = time.monotonic()
     broker.start()
-    with recorder._cond:
-        assert recorder._cond.wait_for(lambda: recorder.subscribes >= 2, 15), "the recorder did not resubscribe"
+    recorder.wait_subscribed(2)  # it listens again
     door.open()  # the publishers may reconnect now
 
     try:

@@ -101,6 +101,12 @@ class Recorder:
             self.messages.append(record)
             self._cond.notify_all()
 
+    def wait_subscribed(self, times: int, timeout: float = 15.0) -> None:
+        """Wait until the broker has acknowledged ``times`` subscriptions (a resubscription after a restart)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.subscribes >= times, timeout):
+                raise TimeoutError(f"the recorder subscribed {self.subscribes} time(s), not {times}, in {timeout} s")
+
     def on(self, topic: str, since: float = 0.0) -> list[Received]:
         """Messages received on ``topic`` (arrived at or after ``since``, a time.monotonic())."""
         with self._cond:
