@@ -18,3 +18,20 @@ class BackendUnavailable(EngineError):
         hint = f"; install it with: pip install 'crowd-monitor[{extra}]'" if extra else ""
         super().__init__(f"backend '{backend}' is not available: {reason}{hint}")
         self.backend, self.reason, self.extra = backend, reason, extra
+
+
+class NotUtf8(ValueError):
+    """Bytes that are not UTF-8 text; ``line`` (1-based) is where the first bad byte is."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def decode_utf8(raw: bytes) -> str:
+    """``raw`` as text (a leading UTF-8 BOM is dropped), or ``NotUtf8`` naming the first bad byte's line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise NotUtf8(line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
