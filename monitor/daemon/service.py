@@ -75,9 +75,9 @@ class Daemon:
                                   max_side=model.max_side)
         log.info("engine ready: %s", self.engine.name)
         self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue)
-        self.telemetry = Telemetry(self.worker)
         self.aggregator = Aggregator(self.config)
         self.publisher = Publisher(self.config)
+        self.telemetry = Telemetry(self.worker, self.publisher.health)
         self.fleet = CameraFleet(self.worker, self._enqueue)
         self.health = self._start_health()
         self.publisher.start()
@@ -158,7 +158,6 @@ class Daemon:
                         (event.count if event.metric == "count" else event.density) or 0.0, event.threshold)
 
     def _publish_stats(self) -> None:
-        self.telemetry.publisher_health = self.publisher.health()
         stats = self.telemetry.stats_payload()
         stats["inbox_drops"] = self.inbox_drops
         self.publisher.publish_stats(stats)

@@ -55,7 +55,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
             snap = self.snapshot()
-            body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems)}
+            body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems),
+                    "warnings": list(snap.warnings)}
             code = HTTPStatus.OK if snap.healthy else HTTPStatus.SERVICE_UNAVAILABLE
             self._send(code, "application/json", json.dumps(body).encode())
         elif path == "/metrics":
