@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class EngineError(Exception):
     """Something about a model or an engine that the user must fix (message says how)."""
+
+
+class DatasetError(EngineError):
+    """A dataset folder, annotation file, image or frame range the user must fix (the message says how)."""
 
 
 class WeightsError(EngineError):
@@ -18,6 +24,16 @@ class BackendUnavailable(EngineError):
         hint = f"; install it with: pip install 'crowd-monitor[{extra}]'" if extra else ""
         super().__init__(f"backend '{backend}' is not available: {reason}{hint}")
         self.backend, self.reason, self.extra = backend, reason, extra
+
+
+def file_problem(path: str | Path, what: str) -> str:
+    """Why ``path`` (a ``what``) cannot be read as a file: it is a directory, something else, or absent."""
+    p = Path(path)
+    if p.is_dir():
+        return f"{what} {path} is a directory, not a file"
+    if p.exists():
+        return f"{what} {path} is not a regular file"
+    return f"{what} not found: {path}"
 
 
 class NotUtf8(ValueError):
