@@ -13,6 +13,8 @@ of a sample is the number of its points inside the image).
 from __future__ import annotations
 
 import csv
+import io
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,15 +24,12 @@ import cv2
 import numpy as np
 
 from .density import inside_points
-from .errors import EngineError
+from .errors import DatasetError, NotUtf8, decode_utf8, file_problem
+from .images import read_image
 
 FORMATS = ("mall", "shanghaitech", "counts")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".ts", ".mpg", ".mpeg", ".wmv")
 _FRAMES_RE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?(?::\s*(\d+)\s*)?$")
-
-
-class DatasetError(EngineError):
-    """A dataset folder, annotation file or frame range the user must fix (the message says how)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def _loadmat(path: Path) -> dict:
                            "pip install 'crowd-monitor[train]' (or pip install scipy)") from None
 
     if not path.is_file():
-        raise DatasetError(f"annotation file not found: {path}")
+        raise DatasetError(file_problem(path, "annotation file"))
     try:
         return loadmat(str(path))
     except NotImplementedError:
@@ -132,6 +131,8 @@ def _find_points(obj: object) -> np.ndarray | None:
 
 
 def _require_dir(path: Path, what: str) -> Path:
+    if path.exists() and not path.is_dir():
+        raise DatasetError(f"{what} {path} is a file, not a folder")
     if not path.is_dir():
         raise DatasetError(f"{what} not found: {path}")
     return path
@@ -197,9 +198,10 @@ def _read_shanghaitech(root: Path, frames: FrameRange | None) -> Dataset:
 def _read_counts(root: Path, frames: FrameRange | None) -> Dataset:
     table = root / "counts.csv"
     if not table.is_file():
-        raise DatasetError(f"counts file not found: {table} (rows 'frame,count' with one video, or 'image,count')")
-    with open(table, newline="") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        raise DatasetError(file_problem(table, "counts file")
+                           + " (rows 'frame,count' with one video, or 'image,count')")
+    rows = [row for row in csv.reader(io.StringIO(_utf8_text(table), newline=""))
+            if row and any(cell.strip() for cell in row)]
     if not rows:
         raise DatasetError(f"{table} is empty")
     header = [cell.strip().lower() for cell in rows[0]]
@@ -218,8 +220,17 @@ def _read_counts(root: Path, frames: FrameRange | None) -> Dataset:
         raise DatasetError(f"no rows of {table} selected by --frames {frames} (rows 1-{len(entries)})")
     missing = [s.path for s in chosen if not s.path.is_file()]
     if missing:
-        raise DatasetError(f"{table}: image not found: {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise DatasetError(f"{table}: {file_problem(missing[0], 'image')}"
+                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     return Dataset("counts", root, tuple(chosen))
+
+
+def _utf8_text(table: Path) -> str:
+    """The file's text; a one-line error naming the line of the first byte that is not UTF-8."""
+    try:
+        return decode_utf8(table.read_bytes())
+    except NotUtf8 as exc:
+        raise DatasetError(f"{table}:{exc.line}: {exc}") from None
 
 
 def _count_cell(row: list[str], table: Path, line: int) -> float:
@@ -227,8 +238,8 @@ def _count_cell(row: list[str], table: Path, line: int) -> float:
         value = float(row[1])
     except (IndexError, ValueError):
         raise DatasetError(f"{table}:{line}: expected a number in the count column, got {row!r}") from None
-    if not value >= 0:
-        raise DatasetError(f"{table}:{line}: a count must be 0 or more, got {row[1]!r}")
+    if not (math.isfinite(value) and value >= 0):  # float() takes 'inf' and 'nan': no head count is either
+        raise DatasetError(f"{table}:{line}: a count must be a finite number, 0 or more, got {row[1]!r}")
     return value
 
 
@@ -242,7 +253,9 @@ def _counts_video(root: Path, table: Path, body: list[list[str]], frames: FrameR
         try:
             index = int(row[0])
         except ValueError:
-            raise DatasetError(f"{table}:{line}: frame must be a 0-based frame number, got {row[0]!r}") from None
+            index = -1
+        if index < 0:
+            raise DatasetError(f"{table}:{line}: frame must be a 0-based frame number (0 or more), got {row[0]!r}")
         if frames is None or index in frames:
             samples.append(Sample(f"frame {index}", index, videos[0], frame_index=index,
                                   annotated_count=_count_cell(row, table, line)))
@@ -261,14 +274,6 @@ def open_dataset(root: str | Path, fmt: str, frames: FrameRange | str | None = N
     if fmt not in readers:
         raise DatasetError(f"unknown dataset format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return readers[fmt](root, frames)
-
-
-def read_image(path: Path) -> np.ndarray:
-    """A BGR uint8 image (grey-scale files become 3 channels), or ``DatasetError``."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DatasetError(f"cannot read image {path} (missing, truncated or not an image)")
-    return image
 
 
 def iter_images(samples: tuple[Sample, ...] | list[Sample]) -> Iterator[tuple[Sample, np.ndarray]]:

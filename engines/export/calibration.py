@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from ..errors import EngineError
+from ..images import read_image_or_none
 from ..preprocess import prepare
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -40,7 +41,8 @@ def calibration_images(source: str | Path | list, count: int = 50) -> list[np.nd
     """Up to ``count`` BGR frames from a folder of images, a video, or a list of paths or frames, spread evenly."""
     if isinstance(source, (list, tuple)):  # image paths, or BGR frames already in memory
         picked = _evenly(list(source), count)
-        frames = [f for f in (p if isinstance(p, np.ndarray) else cv2.imread(str(p)) for p in picked) if f is not None]
+        frames = [f for f in (p if isinstance(p, np.ndarray) else read_image_or_none(p) for p in picked)
+                  if f is not None]
         if not frames:
             raise EngineError("none of the calibration images could be read")
         return frames
@@ -49,7 +51,7 @@ def calibration_images(source: str | Path | list, count: int = 50) -> list[np.nd
         frames = _video_frames(source, count)
     elif source.is_dir():
         paths = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        frames = [f for f in (cv2.imread(str(p)) for p in _evenly(paths, count)) if f is not None]
+        frames = [f for f in (read_image_or_none(p) for p in _evenly(paths, count)) if f is not None]
     else:
         raise EngineError(f"calibration source {source} is neither a folder of images nor a video file")
     if not frames:

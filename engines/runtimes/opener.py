@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..errors import EngineError
+from ..errors import EngineError, file_problem
 from ..weights import DEFAULT_NAME
 from .registry import choose_backend, model_format
 
@@ -27,7 +27,7 @@ def open_engine(model: str = DEFAULT_NAME, backend: str = "auto", precision: str
         raise EngineError(f"unknown precision '{precision}': choose {', '.join(PRECISIONS)}")
     fmt = model_format(model)
     if fmt != "weights" and not Path(model).is_file():
-        raise EngineError(f"model file not found: {model}")
+        raise EngineError(file_problem(model, "model file"))
     spec, why = choose_backend(backend, fmt)
     opener = {"openvino": _open_openvino, "onnxruntime": _open_onnxruntime, "torch": _open_torch,
               "tensorrt": _open_tensorrt}[spec.name]

@@ -103,4 +103,6 @@ def load_config_or_report(path: str):
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return None
+    except MemoryError:  # the loader bounds its work, but the machine (or ulimit -v) may have less to give
+        print(f"{path}:1: (root): not enough memory to check the file", file=sys.stderr)
+    return None

@@ -20,9 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="images or videos")
     parser.add_argument("--heatmap", metavar="OUT.png", help="write the density overlay with the count on it")
     parser.add_argument("--json", action="store_true", help='one JSON line per frame: {"path","frame","count"}')
-    parser.add_argument("--every-s", type=float, default=1.0, metavar="S",
+    parser.add_argument("--every-s", type=_seconds, default=1.0, metavar="S",
                         help="video: count one frame every S seconds of video (default 1; 0: every frame)")
-    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="video: stop after N frames")
+    parser.add_argument("--max-frames", type=_positive, default=None, metavar="N", help="video: stop after N frames")
     add_model_arguments(parser)
 
 
@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     from engines.evaluate import density_maps
 
+    if args.heatmap:
+        _check_heatmap_target(args.heatmap)  # before any work: a wrong name must not cost a model run
     frames = list(_frames(args))
     engine = open_model(args)
     many = len(frames) > 1
@@ -50,18 +52,57 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    """``--every-s``: a finite number of seconds, 0 or more."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a number of seconds") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 0 (every frame) or a positive number of seconds")
+    return value
+
+
+def _positive(text: str) -> int:
+    """``--max-frames``: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number, 1 or more")
+    return value
+
+
+def _check_heatmap_target(out: str) -> None:
+    """``--heatmap`` must name an image file OpenCV can write (by its suffix), not a folder."""
+    from pathlib import Path
+
+    import cv2
+
+    from ..errors import UserError
+
+    if Path(out).is_dir():
+        raise UserError(f"--heatmap {out}: is a directory; give an image file name such as {out.rstrip('/')}/heat.png")
+    if not Path(out).suffix or not cv2.haveImageWriter(out):
+        raise UserError(f"--heatmap {out}: not an image file name OpenCV can write; use a .png or .jpg name")
+
+
 def _frames(args: argparse.Namespace):
     """(path, frame index or None, BGR image) for every image and sampled video frame."""
     from pathlib import Path
 
     from engines.datasets import read_image
+    from engines.errors import file_problem
 
     from ..errors import UserError
 
     for name in args.paths:
         path = Path(name)
         if not path.is_file():
-            raise UserError(f"not found: {name}")
+            raise UserError(file_problem(name, "image or video"))
         if path.suffix.lower() in IMAGE_SUFFIXES:
             yield name, None, read_image(path)
         else:

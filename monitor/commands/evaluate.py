@@ -32,8 +32,15 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    from pathlib import Path
+
     from engines.evaluate import write_csv
 
+    from ..errors import UserError
+
+    if args.csv and Path(args.csv).is_dir():  # found out before the model runs, not after
+        raise UserError(f"--csv {args.csv}: is a directory; give a file name such as "
+                        f"{args.csv.rstrip('/')}/rows.csv")
     dataset = open_dataset(args)
     engine = open_model(args)
     sides = sides_of(args.max_side)

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from .geometry import MAX_POLYGON_POINTS
+
 # A relative image point [x, y], both in 0..1 (0,0 is the top-left corner).
 RelPoint = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
 # A polygon of relative points; geometry (area, self-intersection) is checked in ``geometry``.
-RelPolygon = Annotated[list[RelPoint], Field(min_length=3)]
+RelPolygon = Annotated[list[RelPoint], Field(min_length=3, max_length=MAX_POLYGON_POINTS)]
 
 Seconds = Annotated[float, Field(ge=0.0)]
 PositiveSeconds = Annotated[float, Field(gt=0.0)]

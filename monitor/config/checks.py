@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+from engines.errors import file_problem
+
 from ..naming import topic_segment
 from .camera import CalibrationConfig, CameraConfig
 from .errors import Path
@@ -141,4 +143,4 @@ def _mqtt(config: MonitorConfig) -> Found:
     for key in ("ca_file", "cert_file", "key_file"):
         value = getattr(tls, key)
         if value is not None and not os.path.isfile(value):
-            yield ("mqtt", "tls", key), f"file not found: {value}"
+            yield ("mqtt", "tls", key), file_problem(value, "file")

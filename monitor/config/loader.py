@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 import typing
 from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from engines.errors import NotUtf8, decode_utf8
 
 from .checks import semantic_problems
 from .errors import ConfigError, Path, Problem
@@ -17,20 +21,63 @@ from .secrets import substitute
 from .yamlmap import YamlProblem, line_of, parse_yaml
 
 
+MAX_CONFIG_BYTES = 1 << 20  # 1 MiB: a site of a hundred cameras with zones needs well under 100 KB
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"))
+
+
 def load_config(file: str | FsPath, environ: Mapping[str, str] | None = None) -> MonitorConfig:
     """Read, substitute, validate and cross-check a config file."""
     name = str(file)
     try:
-        raw = FsPath(file).read_bytes()
-    except OSError as exc:
-        raise ConfigError([Problem(name, 1, (), f"cannot read file: {exc.strerror or exc}")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError([Problem(name, line, (), f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-                                                    "save the file as UTF-8")]) from None
+        text = decode_utf8(read_config_bytes(name))
+    except NotUtf8 as exc:
+        raise ConfigError([Problem(name, exc.line, (), str(exc))]) from None
     return parse_config(text, name, environ)
+
+
+def read_config_bytes(name: str) -> bytes:
+    """The bytes of a regular file of at most ``MAX_CONFIG_BYTES``; ``ConfigError`` for anything else.
+
+    Devices (``/dev/zero``), FIFOs and directories are refused from ``stat`` alone: opening a FIFO
+    would wait for a writer and opening some devices has side effects.
+    """
+    def refuse(message: str) -> ConfigError:
+        return ConfigError([Problem(name, 1, (), message)])
+
+    try:
+        _check_kind(os.stat(name), refuse)
+        # O_NONBLOCK: if the path was swapped for a FIFO since stat(), open() must not wait for a writer.
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        _check_kind(os.fstat(fd), refuse)
+        chunks, size = [], 0
+        while size <= MAX_CONFIG_BYTES and (chunk := os.read(fd, 1 << 16)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_CONFIG_BYTES:
+        raise refuse(_too_big("larger"))
+    return b"".join(chunks)
+
+
+def _check_kind(info: os.stat_result, refuse: typing.Callable[[str], ConfigError]) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise refuse("is a directory, not a config file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((what for test, what in _SPECIAL if test(info.st_mode)), "special file")
+        raise refuse(f"not a regular file ({kind}); give the path of a YAML file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise refuse(_too_big(f"{info.st_size} bytes"))
+
+
+def _too_big(size: str) -> str:
+    return f"file is {size}; config files are limited to {MAX_CONFIG_BYTES} bytes (1 MiB)"
 
 
 def parse_config(text: str, name: str = "<config>", environ: Mapping[str, str] | None = None) -> MonitorConfig:
@@ -99,6 +146,9 @@ def _message(error: Mapping[str, Any], path: Path) -> str:
         return f"{text}; expected one of: {', '.join(allowed)}" if allowed else text
     if kind == "missing":
         return "required key is missing"
+    if kind == "too_long":  # pydantic's text says "after validation", which confuses here
+        ctx = error.get("ctx", {})
+        return f"has {ctx.get('actual_length')} items; at most {ctx.get('max_length')} are allowed"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             return msg[len(prefix):]

@@ -49,11 +49,23 @@ class MqttConfig(StrictModel):
     reconnect_max_s: PositiveSeconds = 60.0
     heatmap: HeatmapConfig = HeatmapConfig()
 
+    @field_validator("topic_prefix", "discovery_prefix", "client_id", "username")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\0" in value:
+            # MQTT forbids U+0000 in strings: the broker would close every connection.
+            raise ValueError("must not contain the NUL character (\\0); MQTT forbids it in topics and names")
+        return value
+
     @field_validator("topic_prefix", "discovery_prefix")
     @classmethod
     def _topic_base(cls, value: str) -> str:
         if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
             raise ValueError("must be a non-empty topic without '+', '#' or a leading/trailing '/'")
+        if value.startswith("$"):
+            # Brokers keep '$' topics ($SYS, $share) to themselves and deny publishing there.
+            raise ValueError(f"'{value}' starts with '$': such topics are reserved for the broker ($SYS), "
+                             "which denies publishing to them; choose a prefix without a leading '$'")
         return value
 
     @model_validator(mode="after")

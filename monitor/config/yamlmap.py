@@ -1,4 +1,8 @@
-"""Parse YAML into plain data plus the line of every key path (for error messages)."""
+"""Parse YAML into plain data plus the line of every key path (for error messages).
+
+The document's size is checked first (``yamlbounds``), so walking it here, with aliases expanded,
+is bounded too.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 import yaml
 
 from .errors import Path
+from .yamlbounds import LOADER, BoundsProblem, check_bounds
 
 
 class YamlProblem(Exception):
@@ -37,8 +42,10 @@ def _record_lines(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
 def parse_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     """Plain data (safe loader) and a map from key path to 1-based line number."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        check_bounds(text)
+        node, data = _compose_and_construct(text)
+    except BoundsProblem as exc:
+        raise YamlProblem(exc.line, exc.path, exc.message) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -49,6 +56,16 @@ def parse_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     if node is not None:
         _record_lines(node, (), lines)
     return data, lines
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node graph (with marks) and the plain data built from it, parsing the text once."""
+    loader = LOADER(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def line_of(lines: dict[Path, int], path: Path) -> int:

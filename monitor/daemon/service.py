@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..config import ConfigError, MonitorConfig, load_config
+from ..config import MonitorConfig
 from ..errors import UserError
 from ..health import HealthServer
 from ..pipeline import InferenceWorker
@@ -23,6 +23,7 @@ from ..sdnotify import SystemdNotifier
 from ..types import CameraStatus, DensityResult
 from ..zones import Aggregator
 from .fleet import CameraFleet
+from .reloader import Loaded, Reloader
 from .telemetry import STALLED_AFTER_S, Telemetry
 
 log = logging.getLogger("monitor.daemon")
@@ -75,9 +76,10 @@ class Daemon:
                                   max_side=model.max_side)
         log.info("engine ready: %s", self.engine.name)
         self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue)
-        self.telemetry = Telemetry(self.worker)
         self.aggregator = Aggregator(self.config)
         self.publisher = Publisher(self.config)
+        self.reloader = Reloader(self.config_path)
+        self.telemetry = Telemetry(self.worker, self.publisher.health, self.reloader.status)
         self.fleet = CameraFleet(self.worker, self._enqueue)
         self.health = self._start_health()
         self.publisher.start()
@@ -111,7 +113,12 @@ class Daemon:
             now = time.monotonic()
             if self._reload.is_set():
                 self._reload.clear()
-                self.reload()
+                log.info("reloading %s", self.config_path)
+                self.notifier.reloading()
+                self.reloader.request()  # read and checked in a thread: this loop keeps turning
+            loaded = self.reloader.poll()
+            if loaded is not None:
+                self._apply_reload(loaded)
             if now >= next_tick:
                 self._publish(self.aggregator.tick(time.time()))
                 next_tick = now + TICK_S
@@ -158,7 +165,6 @@ class Daemon:
                         (event.count if event.metric == "count" else event.density) or 0.0, event.threshold)
 
     def _publish_stats(self) -> None:
-        self.telemetry.publisher_health = self.publisher.health()
         stats = self.telemetry.stats_payload()
         stats["inbox_drops"] = self.inbox_drops
         self.publisher.publish_stats(stats)
@@ -172,39 +178,45 @@ class Daemon:
             log.error("inference loop silent for %.0f s: not feeding the watchdog", age)
 
     # -- reload --------------------------------------------------------------------------------
-    def reload(self) -> bool:
-        """Re-read the YAML: zones, thresholds and cameras change live; a bad file is rejected whole."""
-        self.notifier.reloading()
+    def _apply_reload(self, loaded: Loaded) -> bool:
+        """Adopt a loaded config, or keep the running one and say why (log, /healthz, metrics); never raises."""
         try:
-            try:
-                new = load_config(self.config_path)
-            except ConfigError as exc:
-                log.error("reload rejected, keeping the running config:\n%s", exc)
-                return False
-            if new.model != self.config.model:
-                log.warning("model settings changed: they take effect at the next restart")
-            if new.health != self.config.health:
-                log.warning("health endpoint settings changed: they take effect at the next restart")
-            try:
-                self.publisher.reload(new)
-            except UserError as exc:
-                log.error("reload rejected, keeping the running config: %s", exc)
-                return False
-            changes = self.fleet.apply(new.cameras)
-            self.config = new
-            self.telemetry.forget_cameras(set(new.cameras))
-            self._publish(self.aggregator.reload(new))
-            log.info("reloaded %s: cameras added %s, removed %s, restarted %s", self.config_path,
-                     changes["added"] or "none", changes["removed"] or "none", changes["restarted"] or "none")
-            return True
-        finally:
+            error = loaded.error if loaded.config is None else self._adopt(loaded.config)
+        except Exception as exc:  # a bug while applying must not end the daemon (the unit would restart it)
+            log.debug("applying the reloaded config failed", exc_info=True)
+            error = f"{self.config_path}: applying the new config failed: {type(exc).__name__}: {exc}"
+        if error is not None:
+            log.error("reload rejected, keeping the running config:\n%s", error)
+        self.reloader.finished(error)
+        if not self.reloader.busy:
             self.notifier.ready()
+        return error is None
+
+    def _adopt(self, new: MonitorConfig) -> str | None:
+        """Zones, thresholds and cameras change live; None, or why the publisher refused the new config."""
+        if new.model != self.config.model:
+            log.warning("model settings changed: they take effect at the next restart")
+        if new.health != self.config.health:
+            log.warning("health endpoint settings changed: they take effect at the next restart")
+        try:
+            self.publisher.reload(new)
+        except UserError as exc:
+            return str(exc)
+        changes = self.fleet.apply(new.cameras)
+        self.config = new
+        self.telemetry.forget_cameras(set(new.cameras))
+        self._publish(self.aggregator.reload(new))
+        log.info("reloaded %s: cameras added %s, removed %s, restarted %s", self.config_path,
+                 changes["added"] or "none", changes["removed"] or "none", changes["restarted"] or "none")
+        return None
 
     # -- shutdown ------------------------------------------------------------------------------
     def _shutdown(self) -> None:
         """Stop readers, finish the batch in flight, publish what it produced, then say ``stopped``."""
         self.notifier.stopping()
         log.info("stopping")
+        if self.reloader.busy:
+            log.info("a config reload was still being read: it is abandoned")
         self.fleet.stop_all(timeout=3.0)
         if not self.worker.stop(timeout=5.0):
             log.warning("inference worker did not finish its batch in time")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import cv2
 
 from ..health import CameraHealth, HealthSnapshot
+from ..health.problems import mqtt_problems, reload_warnings
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
 from ..render import heatmap_overlay
@@ -18,10 +20,17 @@ STALLED_AFTER_S = 30.0  # the inference loop turns at least every heartbeat; thi
 
 
 class Telemetry:
-    """Collects the latest state from the main loop; read from the HTTP threads (hence the lock)."""
+    """Collects the latest state from the main loop; read from the HTTP threads (hence the lock).
 
-    def __init__(self, worker: InferenceWorker):
+    The publisher's and the reloader's state is read live at each snapshot (both are thread-safe),
+    so /healthz, /status.json and /metrics show the broker connection as it is now.
+    """
+
+    def __init__(self, worker: InferenceWorker, mqtt_health: Callable[[], dict[str, Any]] = dict,
+                 reload_status: Callable[[], dict[str, Any]] = dict):
         self._worker = worker
+        self._mqtt_health = mqtt_health
+        self._reload_status = reload_status
         self._lock = threading.Lock()
         self._statuses: dict[str, CameraStatus] = {}
         self._readings: dict[str, CameraReading] = {}
@@ -29,7 +38,6 @@ class Telemetry:
         self._results: dict[str, DensityResult] = {}
         self.alerts_started = 0
         self.alerts_ended = 0
-        self.publisher_health: dict[str, Any] = {}
 
     def record_status(self, status: CameraStatus) -> None:
         """A camera changed state."""
@@ -84,6 +92,8 @@ class Telemetry:
             problems.append("inference worker is not running")
         elif loop_age > STALLED_AFTER_S:
             problems.append(f"inference loop stalled for {loop_age:.0f} s (engine hung?)")
+        mqtt, reload = self._mqtt_health(), self._reload_status()
+        problems += mqtt_problems(mqtt)
         latency = stats["latency_ms"]
         with self._lock:
             cameras = tuple(self._camera_health(name, stats["cameras"].get(name, {}))
@@ -91,13 +101,13 @@ class Telemetry:
             zones = tuple(ZoneHealth(z.camera, z.zone, z.count, z.density, z.level.value)
                           for z in self._zones.values())
             started, ended = self.alerts_started, self.alerts_ended
-            mqtt = dict(self.publisher_health)
         return HealthSnapshot(
             ts=time.time(), healthy=not problems, problems=tuple(problems), engine=str(stats["engine"]),
             engine_latency_ms={k: latency["infer"][k] for k in ("p50", "p95", "max")},
             queue_lag_ms={k: latency["queue"][k] for k in ("p50", "p95", "max")},
             loop_age_s=loop_age, cameras=cameras, zones=zones,
-            alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt)
+            alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
+            warnings=tuple(reload_warnings(reload)), reload=reload)
 
     def _camera_health(self, name: str, worker_cam: dict[str, Any]) -> CameraHealth:
         status = self._statuses.get(name)

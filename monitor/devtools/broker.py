@@ -42,8 +42,10 @@ class LocalBroker:
             conf = Path(self._dir.name) / "mosquitto.conf"
             conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
                             f"log_dest file {Path(self._dir.name) / 'mosquitto.log'}\n")
+            # Its own session: the terminal's Ctrl-C goes to the whole foreground process group, and
+            # a broker that died first would leave the daemon's will ("offline") instead of "stopped".
             self._process = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL)
+                                             stderr=subprocess.DEVNULL, start_new_session=True)
             if wait_listening(self.port):
                 self.kind = "mosquitto"
                 return self

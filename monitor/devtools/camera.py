@@ -71,7 +71,9 @@ class RtspServer:
             args += ["--file", str(self.file)]
         deadline = time.monotonic() + timeout
         while True:
-            self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            # Its own session: a Ctrl-C meant for the demo must not stop the camera before the daemon.
+            self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                            start_new_session=True)
             if self._wait_ready(deadline):
                 return self
             err = self.process.stderr.read() if self.process.poll() is not None else ""

@@ -40,7 +40,7 @@ class _Family:
 def render_metrics(snap: HealthSnapshot) -> str:
     """The /metrics body."""
     families = {
-        "up": _Family("healthy", "gauge", "1 when the daemon is healthy (inference loop alive, engine open)"),
+        "up": _Family("healthy", "gauge", "1 when healthy: inference loop alive, MQTT connected and allowed"),
         "fps": _Family("camera_fps", "gauge", "Density maps per second per camera"),
         "online": _Family("camera_online", "gauge", "1 when the camera is online"),
         "frames": _Family("camera_frames_total", "counter", "Frames read from the camera"),
@@ -62,6 +62,11 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "mqtt": _Family("mqtt_connected", "gauge", "1 when connected to the broker"),
         "outbox": _Family("mqtt_outbox_messages", "gauge", "QoS 1 events waiting for the broker"),
         "dropped": _Family("mqtt_dropped_events_total", "counter", "Events dropped by the bounded outbox"),
+        "denied": _Family("mqtt_denied_publishes_total", "counter", "QoS 1 publishes the broker refused (MQTT 5)"),
+        "auth": _Family("mqtt_auth_failed", "gauge", "1 when the broker rejected the credentials"),
+        "reloads": _Family("config_reloads_total", "counter", "Config reloads (SIGHUP) by result"),
+        "reload_failed": _Family("config_reload_failed", "gauge",
+                                 "1 when the latest reload was rejected (the previous config still runs)"),
     }
     f = families
     f["up"].add(1 if snap.healthy else 0)
@@ -91,4 +96,9 @@ def render_metrics(snap: HealthSnapshot) -> str:
     f["mqtt"].add(1 if snap.mqtt.get("connected") else 0)
     f["outbox"].add(snap.mqtt.get("outbox"))
     f["dropped"].add(snap.mqtt.get("dropped"))
+    f["denied"].add(snap.mqtt.get("denied"))
+    f["auth"].add(1 if snap.mqtt.get("auth_failed") else 0)
+    for result in ("ok", "failed"):
+        f["reloads"].add(snap.reload.get(result, 0), result=result)
+    f["reload_failed"].add(1 if snap.reload.get("last_error") else 0)
     return "\n".join(line for family in families.values() for line in family.lines()) + "\n"

@@ -16,16 +16,52 @@ from .snapshot import HealthSnapshot
 
 log = logging.getLogger(__name__)
 
+# Sized for a status console with live updates: a few dozen browsers polling, bursts of hundreds.
+MAX_THREADS = 32  # requests served at once; more wait in the listen backlog
+BACKLOG = 128  # connections the kernel queues before refusing
+IDLE_TIMEOUT_S = 15.0  # a client silent this long (no request, or not reading the answer) is dropped
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per request, but at most ``MAX_THREADS`` of them; idle clients time out."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
+        self._slots = threading.BoundedSemaphore(MAX_THREADS)
+        self.closing = threading.Event()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        """Wait for a free handler thread (new connections queue in the backlog meanwhile)."""
+        while not self._slots.acquire(timeout=0.5):
+            if self.closing.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        """Serve one connection in its thread, then free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
 
 class HealthServer:
     """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg`` and ``/`` (status page)."""
 
     def __init__(self, host: str, port: int, snapshot: Callable[[], HealthSnapshot],
-                 heatmap: Callable[[str], bytes | None]):
+                 heatmap: Callable[[str], bytes | None], idle_timeout_s: float = IDLE_TIMEOUT_S):
         handler = type("Handler", (_Handler,), {"snapshot": staticmethod(snapshot),
-                                                "heatmap": staticmethod(heatmap)})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+                                                "heatmap": staticmethod(heatmap),
+                                                "timeout": idle_timeout_s})
+        self._server = _BoundedServer((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
 
     @property
@@ -40,6 +76,7 @@ class HealthServer:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        self._server.closing.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -49,13 +86,15 @@ class _Handler(BaseHTTPRequestHandler):
     snapshot: Callable[[], HealthSnapshot]
     heatmap: Callable[[str], bytes | None]
     server_version = "crowd-monitor"
+    timeout: float  # each connection's socket timeout (StreamRequestHandler applies it): idle clients go
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         """Serve /healthz, /metrics, the status page and heatmaps."""
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
             snap = self.snapshot()
-            body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems)}
+            body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems),
+                    "warnings": list(snap.warnings)}
             code = HTTPStatus.OK if snap.healthy else HTTPStatus.SERVICE_UNAVAILABLE
             self._send(code, "application/json", json.dumps(body).encode())
         elif path == "/metrics":

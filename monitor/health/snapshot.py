@@ -51,7 +51,9 @@ class HealthSnapshot:
     zones: tuple[ZoneHealth, ...] = ()
     alerts_started: int = 0
     alerts_active: int = 0
-    mqtt: dict[str, Any] = field(default_factory=dict)
+    mqtt: dict[str, Any] = field(default_factory=dict)  # the publisher's health(), read at the snapshot
+    warnings: tuple[str, ...] = ()  # worth knowing, not failing: e.g. a rejected reload (old config kept)
+    reload: dict[str, Any] = field(default_factory=dict)  # config reloads: ok, failed, last_error
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for /status.json and /healthz."""

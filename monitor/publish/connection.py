@@ -45,7 +45,7 @@ class Callbacks:
     """What the publisher wants to hear from the network thread (each must return quickly)."""
 
     on_lost: Callable[[str], None]
-    on_publish: Callable[[int, bool], None]
+    on_publish: Callable[[int, str | None], None]  # message id, and the broker's refusal reason if any
     on_message: Callable[[str, bytes], None]
 
 
@@ -141,7 +141,8 @@ def build_client(cfg: MqttConfig, client_id: str, protocol: str, available_topic
 
     client.on_connect = on_connect
     client.on_disconnect = on_disconnect
-    client.on_publish = lambda c, u, mid, reason_code, p: calls.on_publish(mid, not reason_code.is_failure)
+    client.on_publish = lambda c, u, mid, reason_code, p: calls.on_publish(
+        mid, str(reason_code) if reason_code.is_failure else None)
     client.on_message = lambda c, u, message: calls.on_message(message.topic, bytes(message.payload))
     return client
 

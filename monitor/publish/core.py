@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import MonitorConfig, MqttConfig
@@ -70,6 +71,10 @@ class Counters:
     heatmaps_sent: int = 0
     heatmaps_skipped: int = 0
     protocol: str | None = None
+    denied: int = 0  # QoS 1 publishes the broker refused (MQTT 5 PUBACK reason code >= 0x80)
+    last_denied: str | None = None  # "'topic' (reason)"
+    last_denied_at: float | None = None  # time.monotonic()
+    changed_at: float = field(default_factory=time.monotonic)  # when connected/disconnected last
 
 
 class Core:
@@ -80,7 +85,8 @@ class Core:
         self.context = Context.of(config)
         self.state = RetainedState()
         self.outbox = Outbox(config.mqtt.outbox_size)
-        self.acks: queue.SimpleQueue[tuple[int, bool]] = queue.SimpleQueue()
+        self.acks: queue.SimpleQueue[tuple[int, str | None]] = queue.SimpleQueue()  # (mid, refusal reason)
+        self.awaiting: dict[int, str] = {}  # mid -> topic of QoS 1 messages sent on this connection
         self.counters = Counters()
         self.connected = False
         self.stopping = False
@@ -127,18 +133,35 @@ class Core:
         return len(removed)
 
     def drain_acks(self) -> None:
-        """Apply the PUBACKs that paho reported. Hold ``cond``."""
+        """Apply the PUBACKs that paho reported, counting the publishes the broker refused. Hold ``cond``."""
         while True:
             try:
-                mid, ok = self.acks.get_nowait()
+                mid, refusal = self.acks.get_nowait()
             except queue.Empty:
                 return
-            self.outbox.acked(mid, ok)
+            topic = self.awaiting.pop(mid, None)
+            if self.outbox.acked(mid, refusal is None) is not None:
+                topic = self.context.topics.events
+            if refusal is not None:
+                c = self.counters
+                c.denied += 1
+                c.last_denied, c.last_denied_at = f"'{topic or '?'}' ({refusal})", time.monotonic()
+
+    def set_connected(self, connected: bool) -> None:
+        """The connection came up or went down (a new connection numbers its messages afresh). Hold ``cond``."""
+        self.connected = connected
+        self.counters.changed_at = time.monotonic()
+        self.awaiting.clear()
 
     def health(self) -> dict[str, Any]:
         """The publisher's health as a plain dict. Hold ``cond``."""
         mqtt, c = self.context.mqtt, self.counters
+        now = time.monotonic()
+        # State is republished every heartbeat, so a denial that persists shows up again within one.
+        denied_recently = c.last_denied_at is not None and now - c.last_denied_at <= 2 * mqtt.heartbeat_s + 5
         return {"connected": self.connected, "protocol": c.protocol if self.connected else None,
+                "state_for_s": round(now - c.changed_at, 1), "topic_prefix": mqtt.topic_prefix,
+                "denied": c.denied, "denied_recently": denied_recently, "last_denied": c.last_denied,
                 "broker": f"{mqtt.host}:{mqtt.port}", "client_id": self.context.client_id,
                 "outbox": len(self.outbox), "outbox_capacity": self.outbox.capacity,
                 "inflight": self.outbox.inflight, "dropped": self.outbox.dropped,

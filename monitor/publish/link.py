@@ -31,8 +31,7 @@ class Link:
 
     def __init__(self, core: Core):
         self.core = core
-        self.known_protocol: str | None = None  # what worked, for protocol: auto
-        self.try_v311 = False
+        self.try_v311 = False  # protocol auto: the broker just refused MQTT 5, use 3.1.1 for the next attempt
         self.calls = Callbacks(on_lost=self._on_lost, on_publish=self._on_publish, on_message=self._on_message)
         self.last_logged = ""
         self.early_drops = 0  # connections lost right after connecting, in a row
@@ -42,8 +41,8 @@ class Link:
         with self.core.cond:
             self.core.cond.notify_all()
 
-    def _on_publish(self, mid: int, ok: bool) -> None:
-        self.core.acks.put((mid, ok))
+    def _on_publish(self, mid: int, refusal: str | None) -> None:
+        self.core.acks.put((mid, refusal))
         with self.core.cond:
             self.core.cond.notify_all()
 
@@ -111,14 +110,18 @@ class Link:
             self.core.counters.last_error, self.core.counters.last_error_kind = message, "dropped"
 
     def _protocol(self, ctx: Context) -> str:
+        """MQTT 5 first on every new connection; 3.1.1 only right after a broker refused 5."""
         wanted = ctx.mqtt.protocol
         if wanted != "auto":
             return wanted
-        return self.known_protocol or ("3.1.1" if self.try_v311 else "5")
+        protocol, self.try_v311 = ("3.1.1" if self.try_v311 else "5"), False
+        return protocol
 
     def _failed(self, failure: ConnectFailure, ctx: Context, protocol: str, backoff: Backoff) -> float:
         """Record and log a failed attempt; the delay before the next (0: retry at once)."""
-        fallback = ctx.mqtt.protocol == "auto" and protocol == "5" and failure.kind in ("protocol", "closed")
+        # Only a CONNACK refusing the protocol version means "3.1.1 only": a connection closed before
+        # any CONNACK is a proxy or a restarting broker, and must not cost MQTT 5 (message expiry).
+        fallback = ctx.mqtt.protocol == "auto" and protocol == "5" and failure.kind == "protocol"
         if failure.kind == "auth" and not fallback:
             log.error("%s", failure)  # before it shows in health(), so the two never disagree
         with self.core.cond:
@@ -126,10 +129,8 @@ class Link:
             self.core.counters.last_error_kind = failure.kind
         if fallback:
             log.info("%s; trying MQTT 3.1.1", failure)
-            self.known_protocol = "3.1.1" if failure.kind == "protocol" else None
             self.try_v311 = True
             return 0.0
-        self.try_v311 = False
         if failure.kind == "auth":
             return backoff.max_s  # no retry storm: wrong credentials wait the longest delay
         level = logging.WARNING if str(failure) != self.last_logged else logging.DEBUG
@@ -190,10 +191,8 @@ class Link:
 
     def _connected(self, session: Session, ctx: Context) -> None:
         core = self.core
-        if ctx.mqtt.protocol == "auto":
-            self.known_protocol = session.protocol
         with core.cond:
-            core.connected = True
+            core.set_connected(True)
             core.counters.connections += 1
             core.counters.protocol = session.protocol
             core.counters.last_error = core.counters.last_error_kind = None
@@ -208,7 +207,9 @@ class Link:
         self.last_logged = ""
         if ctx.mqtt.homeassistant:
             session.client.subscribe(status_topic(ctx.config), qos=1)
-        session.client.publish(ctx.topics.available, ONLINE, qos=1, retain=True)
+        info = session.client.publish(ctx.topics.available, ONLINE, qos=1, retain=True)
+        with core.cond:
+            core.awaiting[info.mid] = ctx.topics.available
 
     def _heartbeat(self, ctx: Context) -> None:
         """Republish everything; state whose measurement is too old is deleted instead. Hold cond."""
@@ -266,7 +267,7 @@ class Link:
         with core.cond:
             core.drain_acks()
             back = core.outbox.requeue_inflight()
-            core.connected = False
+            core.set_connected(False)
             core.heatmaps.clear()
             stopping = core.stopping
         if session.lost and not stopping:

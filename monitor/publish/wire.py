@@ -32,17 +32,27 @@ class Work:
 
 def send(client: mqtt.Client, core: Core, topics: Topics, work: Work, expiry: Properties | None) -> None:
     """Hand a batch to paho (never under the lock); what paho refuses is queued again."""
-    refused_clears = [(t, q) for t, q in work.clears if _refused(client.publish(t, b"", q, retain=True))]
+    awaiting: dict[int, str] = {}  # QoS 1 message id -> topic, to name a topic the broker denies
+
+    def publish(topic: str, payload: bytes | str, qos: int, retain: bool = True,
+                properties: Properties | None = None) -> mqtt.MQTTMessageInfo | None:
+        """paho's receipt, or None when its queue is full and the message was not taken."""
+        info = client.publish(topic, payload, qos, retain=retain, properties=properties)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            return None
+        if qos:
+            awaiting[info.mid] = topic
+        return info
+
+    refused_clears = [(t, q) for t, q in work.clears if publish(t, b"", q) is None]
     refused = [r for r in work.records
-               if _refused(client.publish(r.topic, r.payload, r.qos, retain=True,
-                                          properties=expiry if r.expires else None))]
-    refused_discovery = [t for t, body in work.discovery.items()
-                         if _refused(client.publish(t, _json(body), qos=1, retain=True))]
+               if publish(r.topic, r.payload, r.qos, properties=expiry if r.expires else None) is None]
+    refused_discovery = [t for t, body in work.discovery.items() if publish(t, _json(body), 1) is None]
     sent: list[tuple[int, Outgoing]] = []
     unsent: list[Outgoing] = []
     for item in work.events:
-        info = client.publish(topics.events, item.payload, qos=1)
-        if _refused(info):
+        info = publish(topics.events, item.payload, 1, retain=False)
+        if info is None:
             unsent.append(item)
         else:  # sent, or queued by a client that just lost its connection: resent after reconnecting
             sent.append((info.mid, item))
@@ -51,6 +61,7 @@ def send(client: mqtt.Client, core: Core, topics: Topics, work: Work, expiry: Pr
     for camera, jpeg in work.heatmaps.items():
         client.publish(topics.heatmap(camera), jpeg, qos=0)
     with core.cond:
+        core.awaiting.update(awaiting)
         for mid, item in sent:
             core.outbox.sent(mid, item)
         core.outbox.unsend(unsent)
@@ -61,8 +72,3 @@ def send(client: mqtt.Client, core: Core, topics: Topics, work: Work, expiry: Pr
 
 def _json(body: dict) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-
-
-def _refused(info: mqtt.MQTTMessageInfo) -> bool:
-    """paho's queue is full: the message was not taken."""
-    return info.rc == mqtt.MQTT_ERR_QUEUE_SIZE

@@ -46,6 +46,7 @@ class CameraReader:
         self._cpu_s = 0.0
         self._cpu_origin = 0.0
         self._failing_since: float | None = None
+        self._size: tuple[int, int] | None = None  # of the latest decoded frame
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -210,8 +211,8 @@ class CameraReader:
                 self._tracker.count("corrupt_frames")
                 continue  # concealed garbage would be counted as people
             progressed = True
-            if self._tracker.state is not CameraState.ONLINE:
-                self._went_online(frame, source)
+            if self._tracker.state is not CameraState.ONLINE or (frame.width, frame.height) != self._size:
+                self._went_online(frame, source)  # also on a new resolution: the reason names the size
             frame_t = t if self._spec.kind.live or frame.time is None else float(frame.time)
             if self._sampler.due(frame_t, bool(frame.key_frame)):
                 self._sampler.take(frame_t)
@@ -220,6 +221,7 @@ class CameraReader:
         return progressed
 
     def _went_online(self, frame, source: OpenedSource) -> None:
+        self._size = (frame.width, frame.height)
         self._failing_since = None
         self._backoff.reset()
         codec = source.stream.codec_context.name

@@ -94,6 +94,12 @@ BAD = [
      "F:10: cameras.entrance.max_side: must be a multiple of 8"),
     ("camera max_side above the model's", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    max_side: 1280"),
      "F:10: cameras.entrance.max_side: must not exceed model.max_side (960)"),
+    ("topic prefix under $SYS", GOOD.replace("  port: 1883", '  port: 1883\n  topic_prefix: "$SYS/crowd"'),
+     "F:4: mqtt.topic_prefix: '$SYS/crowd' starts with '$': such topics are reserved for the broker ($SYS)"),
+    ("NUL in the topic prefix", GOOD.replace("  port: 1883", '  port: 1883\n  topic_prefix: "crowd\\0x"'),
+     "F:4: mqtt.topic_prefix: must not contain the NUL character"),
+    ("NUL in the client id", GOOD.replace("  port: 1883", '  port: 1883\n  client_id: "a\\0"'),
+     "F:4: mqtt.client_id: must not contain the NUL character"),
 ]
 
 

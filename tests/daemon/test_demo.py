@@ -1,10 +1,14 @@
-"""`crowd-monitor demo` runs the whole chain on this machine and prints the MQTT traffic."""
+"""`crowd-monitor demo` runs the whole chain on this machine, prints the MQTT traffic, and Ctrl-C ends it cleanly."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,20 +18,42 @@ from monitor.demo import VTEST
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def message_lines(lines: list[str]) -> dict[str, str]:
+    """The latest printed line per topic (message lines start with a HH:MM:SS time)."""
+    return {line.split()[1]: line for line in lines if line[:2].isdigit()}
+
+
 @pytest.mark.slow
-def test_demo_prints_counts_zone_states_and_stops_cleanly():
+def test_demo_prints_counts_zone_states_and_ctrl_c_stops_it_cleanly():
     if not VTEST.exists():
         pytest.skip(f"{VTEST} missing (apt install opencv-doc)")
-    proc = subprocess.run([sys.executable, "-m", "monitor", "demo", "--duration", "35", "--max-side", "320",
-                           "--sample-fps", "2"], cwd=ROOT, capture_output=True, text=True, timeout=180)
-    out = proc.stdout
-    assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
-    lines = out.splitlines()
-    topics = {line.split()[1]: line for line in lines if line[:2].isdigit()}
-    assert topics["crowd/available"].split()[-1] == "stopped"
-    assert any(line.split()[1:3] == ["crowd/available", "online"] for line in lines if line[:2].isdigit())
-    counts = [json.loads(line.split(None, 2)[2]) for line in lines if " crowd/street/count " in line]
+    # Its own process group, as a shell gives a foreground job: Ctrl-C signals the whole group.
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "demo", "--duration", "300", "--max-side", "320",
+                             "--sample-fps", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 180
+        wanted = {"crowd/street/walkway/state", "crowd/site/campus/state", "homeassistant/#", "crowd/street/count"}
+        while not wanted <= set(message_lines(list(lines))) and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(lines)[-3000:] + proc.stderr.read()[-3000:]
+            time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        assert proc.wait(timeout=60) == 0, "".join(lines)[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    reader.join(10)
+    out = [line.rstrip("\n") for line in lines]
+    topics = message_lines(out)
+    assert topics["crowd/available"].split()[-1] == "stopped"  # not the will ('offline') of a broker gone first
+    assert any(line.split()[1:3] == ["crowd/available", "online"] for line in out if line[:2].isdigit())
+    counts = [json.loads(line.split(None, 2)[2]) for line in out if " crowd/street/count " in line]
     assert counts and all(c["count"] >= 0 for c in counts)
     state = json.loads(topics["crowd/street/walkway/state"].split(None, 2)[2])
     assert state["area_m2"] == 180 and state["level"] in ("normal", "warning", "critical")
     assert "crowd/site/campus/state" in topics and "homeassistant/#" in topics
+    assert out[-1].startswith("demo: stopped (daemon exit code 0)")

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from monitor.health import CameraHealth, HealthServer, HealthSnapshot
+from monitor.health.server import MAX_THREADS
 from monitor.health.snapshot import ZoneHealth
 
 
@@ -34,9 +39,9 @@ def server():
     srv.stop()
 
 
-def get(srv, path):
+def get(srv, path, timeout=5.0):
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}{path}", timeout=5) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}{path}", timeout=timeout) as resp:
             return resp.status, resp.headers["Content-Type"], resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.headers["Content-Type"], err.read()
@@ -75,6 +80,43 @@ def test_heatmap_and_status_page(server):
     assert code == 200 and b"crowd-monitor" in body and ctype.startswith("text/html")
     status = json.loads(get(srv, "/status.json")[2])
     assert status["cameras"][0]["name"] == "entrance"
+
+
+def test_idle_clients_are_dropped_and_threads_stay_bounded():
+    srv = HealthServer("127.0.0.1", 0, snapshot, lambda cam: None, idle_timeout_s=1.0)
+    srv.start()
+    base = threading.active_count()
+    idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=30) for _ in range(100)]  # never send
+    try:
+        peak, until = 0, time.monotonic() + 1.5
+        while time.monotonic() < until:
+            peak = max(peak, threading.active_count())
+            time.sleep(0.01)
+        assert peak - base <= MAX_THREADS  # was one thread per client, for as long as it stayed
+        assert get(srv, "/healthz", timeout=60)[0] == 200  # served once the idle ones have timed out
+        assert all(client.recv(1) == b"" for client in idle)  # each idle client was hung up on
+    finally:
+        for client in idle:
+            client.close()
+        srv.stop()
+
+
+def test_a_burst_of_requests_waits_in_the_backlog_not_in_syn_retries():
+    def slow_snapshot() -> HealthSnapshot:
+        time.sleep(0.05)  # a busy daemon: while the handler threads are all taken, clients queue
+        return snapshot()
+
+    srv = HealthServer("127.0.0.1", 0, slow_snapshot, lambda cam: None)
+    srv.start()
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=200) as pool:
+            codes = list(pool.map(lambda _: get(srv, "/status.json", timeout=60)[0], range(200)))
+        seconds = time.monotonic() - started
+    finally:
+        srv.stop()
+    assert codes == [200] * 200
+    assert seconds < 10  # with a backlog of 5, refused SYNs are retried after 1, 3, 7 s...: 15 s and more
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import cv2
+import numpy as np
+
 from monitor.types import CameraState
 from tests.support.data import VTEST, need
 
@@ -67,6 +70,25 @@ def test_mjpeg_over_http(mjpeg_server):
     assert "mjpeg" in status.reason
     assert frames[0].image.shape[2] == 3 and frames[0].image.std() > 5
     mjpeg_server.close()
+
+
+def test_the_status_reason_follows_a_change_of_resolution():
+    from tests.support.streams import MjpegServer
+
+    def frames(width: int, height: int) -> list[bytes]:
+        image = np.full((height, width, 3), 90, np.uint8)
+        return [cv2.imencode(".jpg", image)[1].tobytes()]
+
+    server = MjpegServer(fps=10, frames=frames(640, 480))
+    try:
+        with RunningReader(server.url, sample_fps=5) as run:
+            run.wait_state(CameraState.ONLINE, 15, reason="640x480")
+            server.frames = frames(320, 240)  # the camera was reconfigured
+            status = run.wait_state(CameraState.ONLINE, 15, reason="320x240")
+            assert run.frames(2, timeout=10)[-1].image.shape == (240, 320, 3)  # the first may be older
+    finally:
+        server.close()
+    assert status.reason == "receiving 320x240 mjpeg"
 
 
 def test_corrupt_frames_mid_stream_are_counted_and_skipped():

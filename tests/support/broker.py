@@ -1,14 +1,16 @@
 """A real Mosquitto broker for tests, on a free loopback port, and a subscriber that records messages.
 
 Never the system broker on 1883: every broker here is a private ``mosquitto`` process with its own
-config, log and persistence folder.  Options: a password file, a TLS listener with a test CA made by
-the ``openssl`` CLI, persistence (sessions and retained messages survive ``restart()``), and
-``queue_qos0`` so a persistent subscriber misses nothing while it reconnects.  The recording
-subscriber is in ``recorder.py``, the 3.1.1-only proxy in ``mqtt_proxy.py``.
+config, log and persistence folder.  Options: a password file, an ACL file, a TLS listener with a
+test CA made by the ``openssl`` CLI, persistence (sessions and retained messages survive
+``restart()``), and ``queue_qos0`` so a persistent subscriber misses nothing while it reconnects.
+The recording subscriber is in ``recorder.py``, the proxies (3.1.1-only, closing before CONNACK)
+in ``mqtt_proxy.py``.
 
 Fixtures (registered through ``tests/conftest.py``): ``mosquitto`` (a plain broker),
-``mosquitto_factory`` (brokers with options), ``tls_files`` (a test CA, server and client
-certificates, and a second, unrelated CA), ``mqtt_recorder`` (subscribers, closed at teardown).
+``mosquitto_factory`` (brokers with options: ``users=``, ``acl=``, ``tls=`` ...), ``tls_files`` (a
+test CA, server and client certificates, and a second, unrelated CA), ``mqtt_recorder``
+(subscribers, closed at teardown).
 """
 
 from __future__ import annotations
@@ -100,13 +102,15 @@ class MosquittoBroker:
     """One private mosquitto process; ``restart()`` keeps its port, sessions and retained messages."""
 
     def __init__(self, workdir: Path, *, users: dict[str, str] | None = None, tls: TLSFiles | None = None,
-                 require_certificate: bool = False, persistence: bool = True, queue_qos0: bool = False):
+                 require_certificate: bool = False, persistence: bool = True, queue_qos0: bool = False,
+                 acl: str | None = None):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = HOST
         self.port = free_port()
         self.users = users
         self.tls = tls
+        self.acl = acl  # the text of an acl_file (e.g. "topic read #": clients may not publish at all)
         self.log_file = workdir / "mosquitto.log"
         self._proc: subprocess.Popen | None = None
         self._write_config(require_certificate, persistence, queue_qos0)
@@ -125,6 +129,10 @@ class MosquittoBroker:
             lines += ["allow_anonymous false", f"password_file {password_file}"]
         else:
             lines.append("allow_anonymous true")
+        if self.acl is not None:
+            acl_file = self.workdir / "acl"
+            acl_file.write_text(self.acl + "\n")
+            lines.append(f"acl_file {acl_file}")
         if self.tls is not None:
             lines += [f"cafile {self.tls.ca_file}", f"certfile {self.tls.server_cert}",
                       f"keyfile {self.tls.server_key}",

@@ -1,4 +1,4 @@
-"""A TCP proxy that makes a real broker look like an MQTT 3.1.1-only one (protocol fallback tests)."""
+"""TCP proxies in front of a real broker: 3.1.1-only, closing before CONNACK, and a door to shut and open."""
 
 from __future__ import annotations
 
@@ -8,21 +8,31 @@ import threading
 from .broker import HOST, MosquittoBroker
 
 
-class Mqtt311OnlyProxy:
-    """A TCP proxy in front of a broker that refuses MQTT 5 like a 3.1.1-only broker does.
+class MqttProxy:
+    """A TCP proxy in front of a broker that misbehaves the way old brokers and networks do.
 
-    An MQTT 5 CONNECT gets the 3.1.1 CONNACK "unacceptable protocol version" (return code 1) and
-    the connection is closed; other connections are piped to the real broker unchanged.
+    - ``refuse_v5``: an MQTT 5 CONNECT gets the 3.1.1 CONNACK "unacceptable protocol version"
+      (return code 1) and the connection is closed, as a 3.1.1-only broker answers.
+    - ``drop_before_connack``: that many connections are closed right after their CONNECT, before
+      any CONNACK (a proxy, or a broker restarting).
+    Other connections are piped to the real broker unchanged; ``cut()`` ends the piped ones.
+    ``protocols`` lists the protocol level (4: 3.1.1, 5: MQTT 5) of every CONNECT received.
     """
 
-    def __init__(self, broker: MosquittoBroker):
+    def __init__(self, broker: MosquittoBroker, *, refuse_v5: bool = False, drop_before_connack: int = 0):
         self.broker = broker
         self.host = HOST
+        self.refuse_v5 = refuse_v5
+        self.drop_before_connack = drop_before_connack
         self.refused_v5 = 0
+        self.dropped = 0
+        self.protocols: list[int] = []
+        self._lock = threading.Lock()
+        self._piped: list[socket.socket] = []
         self._server = socket.create_server((HOST, 0))
         self.port = self._server.getsockname()[1]
         self._stopped = False
-        threading.Thread(target=self._accept, name="mqtt311-proxy", daemon=True).start()
+        threading.Thread(target=self._accept, name="mqtt-proxy", daemon=True).start()
 
     def _accept(self) -> None:
         while not self._stopped:
@@ -42,12 +52,25 @@ class Mqtt311OnlyProxy:
             data += chunk
         return data
 
+    def _refusal(self, level: int) -> bytes | None:
+        """What to answer before closing (b"": nothing), or None to pipe the connection."""
+        with self._lock:
+            self.protocols.append(level)
+            if self.drop_before_connack > 0:
+                self.drop_before_connack -= 1
+                self.dropped += 1
+                return b""
+            if level == 5 and self.refuse_v5:
+                self.refused_v5 += 1
+                return b"\x20\x02\x00\x01"
+        return None
+
     def _handle(self, client: socket.socket) -> None:
         try:
             first = self._read_connect(client)
-            if _protocol_level(first) == 5:
-                self.refused_v5 += 1
-                client.sendall(b"\x20\x02\x00\x01")
+            answer = self._refusal(_protocol_level(first))
+            if answer is not None:
+                client.sendall(answer)
                 client.close()
                 return
             upstream = socket.create_connection((self.broker.host, self.broker.port))
@@ -55,13 +78,33 @@ class Mqtt311OnlyProxy:
         except OSError:
             client.close()
             return
+        with self._lock:
+            self._piped += [client, upstream]
         for source, sink in ((client, upstream), (upstream, client)):
             threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+
+    def cut(self) -> None:
+        """End every piped connection (clients see the broker go away)."""
+        with self._lock:
+            sockets, self._piped = self._piped, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Stop accepting connections."""
         self._stopped = True
         self._server.close()
+        self.cut()
+
+
+class Mqtt311OnlyProxy(MqttProxy):
+    """A proxy that makes a real broker look like an MQTT 3.1.1-only one (protocol fallback tests)."""
+
+    def __init__(self, broker: MosquittoBroker):
+        super().__init__(broker, refuse_v5=True)
 
 
 def _remaining_length(data: bytes) -> tuple[int, int] | None:
