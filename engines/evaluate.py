@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .counting import AUTO, count_images, video_side
 from .datasets import Dataset, Sample, iter_images
-from .preprocess import prepare
+from .finetune import evenly_spaced
 
 Postprocess = Callable[[np.ndarray], np.ndarray]  # density map -> corrected density map
 
@@ -24,6 +25,7 @@ class ImageResult:
     number: int
     truth: float
     predicted: float
+    side: int | None = None  # long side fed to the model (None: blind, not run)
 
     @property
     def error(self) -> float:
@@ -54,23 +56,6 @@ def metrics(results: Iterable[ImageResult]) -> Metrics:
                    float(errors.mean()))
 
 
-def density_maps(engine, images: list[np.ndarray], max_side: int) -> list[np.ndarray]:
-    """The engine's density map of each image (batched by size, up to ``engine.max_batch``)."""
-    prepared = [prepare(image, max_side) for image in images]
-    maps: list[np.ndarray | None] = [None] * len(images)
-    by_size: dict[tuple[int, ...], list[int]] = {}
-    for index, tensor in enumerate(prepared):
-        by_size.setdefault(tensor.shape, []).append(index)
-    limit = max(1, int(getattr(engine, "max_batch", 1)))
-    for indices in by_size.values():
-        for start in range(0, len(indices), limit):
-            chunk = indices[start:start + limit]
-            out = engine.infer(np.stack([prepared[i] for i in chunk]))
-            for i, density in zip(chunk, out):
-                maps[i] = np.asarray(density, dtype=np.float32)
-    return maps  # type: ignore[return-value]
-
-
 def _batches(pairs: Iterator[tuple[Sample, np.ndarray]], size: int) -> Iterator[list[tuple[Sample, np.ndarray]]]:
     """Consecutive (sample, image) pairs in lists of up to ``size``."""
     batch: list[tuple[Sample, np.ndarray]] = []
@@ -83,23 +68,45 @@ def _batches(pairs: Iterator[tuple[Sample, np.ndarray]], size: int) -> Iterator[
         yield batch
 
 
-def evaluate(engine, dataset: Dataset, max_side: int, *, postprocess: Postprocess | None = None,
+def evaluate(engine, dataset: Dataset, max_side: int | str, *, postprocess: Postprocess | None = None,
+             one_camera: bool | None = None,
              progress: Callable[[int, int, ImageResult], None] | None = None) -> tuple[Metrics, list[ImageResult]]:
-    """Run ``engine`` on every sample of ``dataset``; ``progress(done, total, last)`` after each image."""
+    """Run ``engine`` on every sample of ``dataset``; ``progress(done, total, last)`` after each image.
+
+    ``max_side="auto"`` is chosen once for the frames of one camera (as the daemon does per camera)
+    and per image otherwise.  ``one_camera`` defaults to: a video, or the Mall dataset (one fixed
+    camera); ShanghaiTech and folders of counted images are independent pictures.
+    """
+    if one_camera is None:
+        one_camera = dataset.format == "mall" or bool(dataset.samples) and all(
+            s.frame_index is not None for s in dataset.samples)
+    if max_side == AUTO and one_camera and dataset.samples:
+        choice = video_side(engine, [image for _, image in iter_images(evenly_spaced(list(dataset.samples), 8))])
+        max_side = choice.side if choice is not None else AUTO
     results: list[ImageResult] = []
     total = len(dataset.samples)
     size = max(1, int(getattr(engine, "max_batch", 1)))
     for batch in _batches(iter_images(dataset.samples), size):
-        maps = density_maps(engine, [image for _, image in batch], max_side)
-        for (sample, image), density in zip(batch, maps):
-            if postprocess is not None:
-                density = postprocess(density)
+        counted = count_images(engine, [image for _, image in batch], max_side)
+        for (sample, image), frame in zip(batch, counted):
+            predicted = frame.count
+            if postprocess is not None and frame.density is not None:
+                predicted = float(postprocess(frame.density).sum())
             height, width = image.shape[:2]
-            result = ImageResult(sample.key, sample.number, sample.count_in(height, width), float(density.sum()))
+            result = ImageResult(sample.key, sample.number, sample.count_in(height, width), predicted, frame.side)
             results.append(result)
             if progress is not None:
                 progress(len(results), total, result)
     return metrics(results), results
+
+
+def sides_used(results: Iterable[ImageResult]) -> dict[str, int]:
+    """How many images were fed at each long side ("blind": not run), most used first."""
+    tally: dict[str, int] = {}
+    for r in results:
+        key = "blind" if r.side is None else str(r.side)
+        tally[key] = tally.get(key, 0) + 1
+    return dict(sorted(tally.items(), key=lambda kv: -kv[1]))
 
 
 def write_csv(results: Iterable[ImageResult], path: str | Path) -> Path:
@@ -108,7 +115,8 @@ def write_csv(results: Iterable[ImageResult], path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["image", "number", "truth", "predicted", "error"])
+        writer.writerow(["image", "number", "truth", "predicted", "error", "max_side"])
         for r in results:
-            writer.writerow([r.key, r.number, f"{r.truth:g}", f"{r.predicted:.3f}", f"{r.error:.3f}"])
+            writer.writerow([r.key, r.number, f"{r.truth:g}", f"{r.predicted:.3f}", f"{r.error:.3f}",
+                             "blind" if r.side is None else r.side])
     return path

@@ -1,17 +1,19 @@
-"""Preprocessing shared by every backend: BGR frame -> normalised CHW float32 at a multiple of 8.
+"""Preprocessing shared by every backend: BGR frame -> normalised CHW float32 at the model's input size.
 
-The frame is resized so that its long side is at most ``max_side`` and both sides are multiples of
-the model's stride (8).  The density map then has exactly (H/8, W/8) cells and covers the whole
-frame, so zone masks map onto it without a border.  The count is the plain sum of the map, with no
-rescaling after a resize: a density map integrates to the number of heads whatever the pixel scale.
+A frame whose long side fits ``max_side`` is fed as it is; a larger one is shrunk once (area
+interpolation, aspect kept).  Sides are *not* forced to a multiple of the stride (8): CSRNet reacts
+strongly to resampling by a few pixels (ShanghaiTech A IMG_30, 766x511: 266 heads at native size,
+367 after a resample to 768x512), while the network itself takes any size.  Its three 2x2 max
+pools keep ``floor(h/8) x floor(w/8)`` cells, so the map covers the frame from its top-left corner
+and leaves out a strip of fewer than 8 pixels at the right and bottom (about what a crop to the
+stride would lose, but with the full context).  ``map_extent`` says how many cells the frame spans,
+so zone masks line up with the picture exactly (``monitor.zones.masks``).  The count is the plain
+sum of the map, with no rescaling after a resize: a density map integrates to the number of heads
+whatever the pixel scale.
 
 CSRNet has learnt what a head looks like at the scales of its training set, though, so its counts
-do depend on how large heads appear.  Measured with the default weights (tests/engines): resizing
-by about 5% (e.g. ShanghaiTech B 1024x768 at ``max_side`` 960) moves a real image's count by a
-few percent; halving the side of a Mall frame lowers it by about 45%, and enlarging a frame raises
-it (+20% at 1.05x).  Choose ``max_side`` so that heads keep roughly the size the model was
-validated at, and check a venue with ``crowd-monitor evaluate`` (``crowd-monitor bench`` reports
-speed and error per ``max_side``).
+do depend on how large heads appear; ``max_side: auto`` (``engines.scale``) picks the size per
+camera or image.
 
 Computing less without changing counts: a camera whose ROI covers part of the frame is run on a
 *window*, the ROI's bounding box plus a margin of context, cut from the resized frame at the
@@ -34,11 +36,22 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
 def model_input_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """(width, height) fed to the model: long side <= max_side, both multiples of the stride."""
-    scale = min(1.0, max_side / max(width, height))
-    w = max(STRIDE, int(round(width * scale / STRIDE)) * STRIDE)
-    h = max(STRIDE, int(round(height * scale / STRIDE)) * STRIDE)
-    return w, h
+    """(width, height) fed to the model: the frame's own size, or shrunk once so its long side fits."""
+    if max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(STRIDE, int(round(width * scale))), max(STRIDE, int(round(height * scale)))
+
+
+def map_shape(input_size: tuple[int, int]) -> tuple[int, int]:
+    """(rows, columns) of the density map of an input of (width, height) pixels."""
+    return input_size[1] // STRIDE, input_size[0] // STRIDE
+
+
+def map_extent(input_size: tuple[int, int]) -> tuple[float, float]:
+    """(width, height) of the whole frame in map cells: a little more than the map where a side is
+    not a multiple of the stride."""
+    return input_size[0] / STRIDE, input_size[1] / STRIDE
 
 
 WINDOW_MARGIN = 64  # pixels of context (model input scale) kept around a window: see the module notes
@@ -64,7 +77,7 @@ def input_window(width: int, height: int, max_side: int, box: tuple[float, float
         return None
     w, h = model_input_size(width, height, max_side)
     x0, y0 = (max(0, int(box[0] * w - margin)) // STRIDE * STRIDE, max(0, int(box[1] * h - margin)) // STRIDE * STRIDE)
-    x1 = min(w, -(-int(np.ceil(box[2] * w + margin)) // STRIDE) * STRIDE)
+    x1 = min(w, -(-int(np.ceil(box[2] * w + margin)) // STRIDE) * STRIDE)  # the frame's edge need not be on the grid
     y1 = min(h, -(-int(np.ceil(box[3] * h + margin)) // STRIDE) * STRIDE)
     if x1 - x0 < STRIDE or y1 - y0 < STRIDE or (x0, y0, x1, y1) == (0, 0, w, h):
         return None
@@ -75,7 +88,7 @@ def paste_map(window_map: np.ndarray, window: Window | None, input_size: tuple[i
     """A window's density map placed in a full-frame map of the input (w, h): zeros outside."""
     if window is None:
         return window_map
-    full = np.zeros((input_size[1] // STRIDE, input_size[0] // STRIDE), dtype=window_map.dtype)
+    full = np.zeros(map_shape(input_size), dtype=window_map.dtype)
     top, left = window.y0 // STRIDE, window.x0 // STRIDE
     full[top:top + window_map.shape[0], left:left + window_map.shape[1]] = window_map
     return full
@@ -91,8 +104,7 @@ def prepare(image_bgr: np.ndarray, max_side: int, window: Window | None = None) 
     height, width = image_bgr.shape[:2]
     w, h = model_input_size(width, height, max_side)
     if (w, h) != (width, height):
-        interpolation = cv2.INTER_AREA if w < width else cv2.INTER_LINEAR
-        image_bgr = cv2.resize(image_bgr, (w, h), interpolation=interpolation)
+        image_bgr = cv2.resize(image_bgr, (w, h), interpolation=cv2.INTER_AREA)
     if window is not None:
         image_bgr = image_bgr[window.y0:window.y1, window.x0:window.x1]
     rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "count": ("count", "count people in images or video frames"),
     "evaluate": ("evaluate", "accuracy (MAE/RMSE) on an annotated dataset"),
     "finetune": ("finetune", "adapt the model to one venue from a few annotated frames (CPU)"),
+    "calibrate": ("calibrate", "snapshots of a camera -> with their counts, the best settings written back"),
     "train": ("train", "full CSRNet training (GPU)"),
     "export": ("export", "compile a deployable engine (ONNX, OpenVINO, TensorRT)"),
     "bench": ("bench", "throughput and latency per backend, JSON out"),

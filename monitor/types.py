@@ -13,11 +13,13 @@ import numpy as np
 
 
 class CameraState(str, enum.Enum):
-    """Connection state of one camera, as published on ``P/CAM/status``."""
+    """State of one camera, as published on ``P/CAM/status``; ``BLIND``: connected, but its picture
+    is uniform, noise or frozen (nothing to count)."""
 
     ONLINE = "online"
     RECONNECTING = "reconnecting"
     OFFLINE = "offline"
+    BLIND = "blind"
 
 
 class Level(str, enum.Enum):
@@ -51,6 +53,7 @@ class CameraCounters:
     corrupt_frames: int = 0
     decode_errors: int = 0
     slot_drops: int = 0
+    blind_frames: int = 0  # sampled frames not counted because the picture showed nothing
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,10 @@ class DensityResult:
     """The engine's density map for one frame; ``density.sum()`` is the head count of the frame."""
 
     frame: Frame
-    density: np.ndarray  # float32, (input_h // 8) x (input_w // 8), covers the whole frame
+    density: np.ndarray  # float32, (input_h // 8) x (input_w // 8), from the frame's top-left corner
     timings: StageTimings
     completed_at: float  # wall clock when the map was ready
+    input_size: tuple[int, int] | None = None  # (w, h) fed to the model; None: 8 x the map's shape
 
     @property
     def camera(self) -> str:
@@ -92,6 +96,13 @@ class DensityResult:
     def count(self) -> float:
         """Whole-frame head count (sum of the density map)."""
         return float(self.density.sum())
+
+    @property
+    def extent(self) -> tuple[float, float] | None:
+        """The frame's (width, height) in map cells (None: the map covers it exactly)."""
+        if self.input_size is None:
+            return None
+        return self.input_size[0] / 8.0, self.input_size[1] / 8.0
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,7 @@ class ZoneState:
     density: float | None  # persons per square metre; None without an area
     area_m2: float | None
     level: Level
-    stale: tuple[str, ...] = ()  # cameras whose data is missing (offline / reconnecting)
+    stale: tuple[str, ...] = ()  # cameras whose data is missing (offline / reconnecting / blind)
     alert: Level = Level.NORMAL  # level of the alert in progress, kept while stale (P/.../alert)
     alert_id: str | None = None  # id of the alert in progress
 

@@ -21,12 +21,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
     group.add_argument("--backend", default="auto", choices=["auto", "tensorrt", "openvino", "onnxruntime", "torch"])
     group.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16", "int8"])
     if several_sides:
-        group.add_argument("--max-side", type=_max_sides, default=[960], metavar="PX[,PX...]",
-                           help="frames are shrunk so their long side fits (multiple of 8; default 960, as the "
-                                "daemon); several sizes compare them and name the best for a camera's max_side")
+        group.add_argument("--max-side", type=_max_sides, default=["auto"], metavar="auto|PX[,...]",
+                           help="long side of the frames fed to the model: auto (the default, as the daemon: chosen "
+                                "once per camera or video, else per image) or pixels (multiple of 8); several compare them and "
+                                "name the best for a camera's max_side")
     else:
-        group.add_argument("--max-side", type=_max_side, default=960, metavar="PX",
-                           help="frames are shrunk so their long side fits (multiple of 8; default 960, as the daemon)")
+        group.add_argument("--max-side", type=max_side_argument, default="auto", metavar="auto|PX",
+                           help="long side of the frames fed to the model: auto (the default, as the daemon: chosen "
+                                "once per camera or video, else per image) or pixels (multiple of 8)")
     group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
 
 
@@ -42,21 +44,25 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: st
                              "frame column, or the row number for image rows), e.g. 801-1600:4")
 
 
-def _max_side(text: str) -> int:
+def max_side_argument(text: str) -> int | str:
+    """A --max-side value: 'auto' or pixels (a multiple of 8, at least 64)."""
+    if text.strip() == "auto":
+        return "auto"
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number of pixels") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: 'auto' or a whole number of pixels") from None
     if value < 64 or value % 8:
         raise argparse.ArgumentTypeError(f"{value}: must be a multiple of 8, at least 64")
     return value
 
 
-def _max_sides(text: str) -> list[int]:
-    values = [_max_side(part.strip()) for part in text.split(",") if part.strip()]
+def _max_sides(text: str) -> list[int | str]:
+    values = [max_side_argument(part.strip()) for part in text.split(",") if part.strip()]
     if not values:
         raise argparse.ArgumentTypeError("give at least one size")
-    return sorted(set(values), reverse=True)
+    numbers = sorted({v for v in values if v != "auto"}, reverse=True)
+    return (["auto"] if "auto" in values else []) + numbers
 
 
 def guess_format(directory: str) -> str:
@@ -79,9 +85,16 @@ def open_dataset(args: argparse.Namespace):
     return _open(args.dir, args.format or guess_format(args.dir), args.frames)
 
 
-def sides_of(max_side: int | list[int]) -> list[int]:
+def sides_of(max_side: int | str | list) -> list:
     """``--max-side`` as a list, whether it took one size or several."""
     return list(max_side) if isinstance(max_side, list) else [max_side]
+
+
+def largest_side(max_side: int | str | list) -> int:
+    """The largest long side these ``--max-side`` values may feed (auto probes up to its cap)."""
+    from engines.scale import AUTO_CAP
+
+    return max(AUTO_CAP if side == "auto" else int(side) for side in sides_of(max_side))
 
 
 def open_model(args: argparse.Namespace, *, max_batch: int = 4):
@@ -89,7 +102,7 @@ def open_model(args: argparse.Namespace, *, max_batch: int = 4):
     import engines
 
     return engines.open_engine(args.model, args.backend, args.precision, max_batch=max_batch,
-                               threads=args.threads, max_side=max(sides_of(args.max_side)))
+                               threads=args.threads, max_side=largest_side(args.max_side))
 
 
 def load_config_or_report(path: str):

@@ -2,7 +2,8 @@
 
 Each PATH is an image or a video; videos are sampled (--every-s, default one frame a second).
 Prints ``PATH[#frame]  count`` lines, or with --json one JSON object per line
-({"path","frame","count"}; frame is null for images).  --heatmap OUT.png writes the overlay (a
+({"path","frame","count","max_side"}, plus "blind" with the reason for a picture with nothing to
+count; frame is null for images).  Frames are counted as the daemon counts them (``engines.counting``).  --heatmap OUT.png writes the overlay (a
 suffix -<name>[-fN] is added to OUT when there are several frames).
 """
 
@@ -30,26 +31,44 @@ def run(args: argparse.Namespace) -> int:
     """Count every image / sampled frame and print the counts."""
     import json
 
-    from engines.evaluate import density_maps
+    import numpy as np
+
+    from engines.counting import count_images, video_side
 
     if args.heatmap:
         _check_heatmap_target(args.heatmap)  # before any work: a wrong name must not cost a model run
     frames = list(_frames(args))
     engine = open_model(args)
     many = len(frames) > 1
+    sides = _sides(engine, frames, args.max_side, video_side)
     try:
         for path, index, image in frames:
-            density = density_maps(engine, [image], args.max_side)[0]
-            count = float(density.sum())
+            counted = count_images(engine, [image], sides.get(path, args.max_side))[0]
             if args.json:
-                print(json.dumps({"path": path, "frame": index, "count": round(count, 3)}), flush=True)
+                row = {"path": path, "frame": index, "count": round(counted.count, 3), "max_side": counted.side}
+                print(json.dumps({**row, **({"blind": counted.blind} if counted.blind else {})}), flush=True)
             else:
-                print(f"{path}{'' if index is None else f'#{index}'}\t{count:.1f}", flush=True)
+                note = f"\t(blind: {counted.blind})" if counted.blind else ""
+                print(f"{path}{'' if index is None else f'#{index}'}\t{counted.count:.1f}{note}", flush=True)
             if args.heatmap:
-                _write_heatmap(args.heatmap, image, density, count, path, index, many)
+                density = counted.density if counted.density is not None else \
+                    np.zeros((image.shape[0] // 8, image.shape[1] // 8), np.float32)
+                _write_heatmap(args.heatmap, image, density, counted.count, path, index, many)
     finally:
         engine.close()
     return 0
+
+
+def _sides(engine, frames, max_side, video_side) -> dict:
+    """Under auto, one long side per video (chosen from its frames, as the daemon does per camera)."""
+    if max_side != "auto":
+        return {}
+    videos: dict[str, list] = {}
+    for path, index, image in frames:
+        if index is not None:
+            videos.setdefault(path, []).append(image)
+    chosen = {path: video_side(engine, images) for path, images in videos.items()}
+    return {path: choice.side for path, choice in chosen.items() if choice is not None}
 
 
 def _seconds(text: str) -> float:

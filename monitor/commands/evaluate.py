@@ -1,13 +1,15 @@
 """Counting accuracy on an annotated dataset: MAE, RMSE and bias of the whole-frame counts.
 
-Prints one summary line (or, with --json, exactly one JSON line {"n","mae","rmse","bias"} on
-stdout); --csv FILE writes one row per image.  A progress bar is drawn on stderr when it is a
-terminal.  Example: crowd-monitor evaluate ../shared/data/mall --format mall --frames 801-1600:4
+Prints one summary line (or, with --json, exactly one JSON line {"n","mae","rmse","bias",
+"max_side","sides"} on stdout); --csv FILE writes one row per image.  A progress bar is drawn on
+stderr when it is a terminal.  Example: crowd-monitor evaluate ../shared/data/mall --format mall --frames 801-1600:4
 
-``--max-side 768,512,448,384`` evaluates at each input size and names the best one: CSRNet
-counts people at the head sizes it was trained on, so a camera where people look large (a street
-seen from near) counts better on a smaller input.  Count a handful of the venue's frames
-(``--format counts``), scan, and set the winner as that camera's ``max_side``.
+Frames are counted as the daemon counts them: blind pictures (uniform, noise) read 0 and the input
+size is ``auto`` unless given (once for one camera's frames -- a video, the Mall dataset -- as the daemon
+chooses per camera; per image for independent pictures).
+``--max-side auto,768,512,448`` evaluates at each setting and names the best one: count a handful
+of a venue's frames (``--format counts``), scan, and set the winner as that camera's ``max_side``
+if it beats auto (``crowd-monitor calibrate`` does all of it for a live camera).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataset_arguments(parser)
     add_model_arguments(parser, several_sides=True)
     parser.add_argument("--json", action="store_true",
-                        help='print one JSON line {"n","mae","rmse","bias"} (one per size, with "max_side")')
+                        help='print one JSON line {"n","mae","rmse","bias","max_side","sides"} per size; "sides": '
+                             'how many images were fed at each long side (auto chooses once per camera or video, else per image)')
     parser.add_argument("--csv", metavar="FILE", help="write per-image rows (image,number,truth,predicted,error)")
 
 
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pathlib import Path
 
-    from engines.evaluate import write_csv
+    from engines.evaluate import sides_used, write_csv
 
     from ..errors import UserError
 
@@ -55,23 +58,24 @@ def run(args: argparse.Namespace) -> int:
                 path = args.csv if len(sides) == 1 else _with_suffix(args.csv, side)
                 write_csv(rows, path)
                 print(f"per-image results written to {path}", file=sys.stderr)
+            used = sides_used(rows)
             if args.json:
-                print(json.dumps(summary.as_dict() if len(sides) == 1 else {**summary.as_dict(), "max_side": side}))
+                print(json.dumps({**summary.as_dict(), "max_side": side, "sides": used}))
             else:
-                size = f"  max_side {side}" if len(sides) > 1 else ""
-                print(f"{dataset.format} {args.dir}:{size} n={summary.n}  MAE {summary.mae:.3f}  "
+                fed = ", ".join(f"{k}: {v}" for k, v in used.items())
+                print(f"{dataset.format} {args.dir}:  max_side {side} ({fed})  n={summary.n}  MAE {summary.mae:.3f}  "
                       f"RMSE {summary.rmse:.3f}  bias {summary.bias:+.3f}  (model {args.model}, engine {engine.name},"
                       f" {seconds:.0f} s)", flush=True)
     finally:
         engine.close()
     if len(scan) > 1:
-        side, best = min(scan, key=lambda item: (item[1].mae, -item[0]))
+        side, best = min(scan, key=lambda item: (item[1].mae, 0 if item[0] == "auto" else -item[0]))
         print(f"best: max_side {side} (MAE {best.mae:.3f}); for a camera like these frames set "
               f"cameras.<name>.max_side: {side}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
-def _evaluate_at(engine, dataset, side: int, label: str):
+def _evaluate_at(engine, dataset, side: int | str, label: str):
     """Metrics and per-image rows at one input size, with a progress bar on a terminal."""
     from engines.evaluate import evaluate
 

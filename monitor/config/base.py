@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .geometry import MAX_POLYGON_POINTS
 
@@ -23,11 +23,22 @@ def _multiple_of_8(value: int) -> int:
     return value
 
 
-# The long side frames are resized to before inference: the model's stride is 8.
-InputSide = Annotated[int, Field(ge=64, le=8192), AfterValidator(_multiple_of_8)]
-
-
 class StrictModel(BaseModel):
     """Base of every config model: unknown keys are errors, instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _auto_or_side(value: object) -> object:
+    """``auto``, or a long side in pixels (64..8192, a multiple of 8): one clear message otherwise."""
+    if value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be 'auto' or a long side in pixels (a multiple of 8, 64 to 8192), not {value!r}")
+    if not 64 <= value <= 8192:
+        raise ValueError(f"must be 'auto' or a long side in pixels from 64 to 8192, not {value}")
+    return _multiple_of_8(value)
+
+
+# A max_side setting: "auto" (chosen from the camera's frames, engines.scale) or a fixed long side.
+MaxSide = Annotated[int | str, BeforeValidator(_auto_or_side)]

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field
 from typing_extensions import Annotated
 
 from .alerts import SmoothingConfig
-from .base import InputSide, PositiveSeconds, RelPoint, RelPolygon, StrictModel
+from .base import MaxSide, PositiveSeconds, RelPoint, RelPolygon, StrictModel
 from .zone import ZoneConfig, ZonePolygon, _usable_polygon
 
 WorldPoint = Annotated[list[float], Field(min_length=2, max_length=2)]
@@ -34,14 +34,15 @@ class CameraConfig(StrictModel):
     reconnect_initial_s: PositiveSeconds = 1.0
     reconnect_max_s: PositiveSeconds = 60.0
     offline_after_s: PositiveSeconds = 60.0  # reconnecting this long -> offline
+    frozen_after_s: float = Field(default=120.0, ge=0)  # identical frames this long -> blind (0: never)
     realtime: bool = True  # video files: pace at their frame rate (False: as fast as possible)
     loop: bool = False  # video files: start again at the end
     roi: ZonePolygon | None = None  # only this part of the image is counted
     ignore: list[ZonePolygon] = []  # parts of the image never counted (screens, posters, mirrors)
     calibration: CalibrationConfig | None = None
-    # This camera's input size (multiple of 8, at most model.max_side); None: model.max_side.  People
-    # who look large (a street seen from near) count better smaller: pick it with `evaluate --max-side`.
-    max_side: InputSide | None = None
+    # This camera's input size: "auto" (chosen from its frames), or a long side in pixels (multiple
+    # of 8); None: model.max_side.  An explicit number wins over auto (pick it with evaluate --max-side).
+    max_side: MaxSide | None = None
     smoothing: SmoothingConfig | None = None  # None: the alerts section's smoothing
     zones: dict[str, ZoneConfig] = {}
 

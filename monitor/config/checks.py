@@ -77,8 +77,9 @@ def _cameras(config: MonitorConfig) -> Found:
         base: Path = ("cameras", cam)
         if camera.reconnect_initial_s > camera.reconnect_max_s:
             yield (*base, "reconnect_initial_s"), "must not exceed reconnect_max_s"
-        if camera.max_side is not None and camera.max_side > config.model.max_side:
-            yield (*base, "max_side"), (f"must not exceed model.max_side ({config.model.max_side}): engines are "
+        bound = config.model.max_side
+        if isinstance(camera.max_side, int) and isinstance(bound, int) and camera.max_side > bound:
+            yield (*base, "max_side"), (f"must not exceed model.max_side ({bound}): engines are "
                                         "built for inputs up to it")
         if camera.calibration is not None:
             problem = polygon_problem(camera.calibration.world_points)

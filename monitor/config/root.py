@@ -23,5 +23,6 @@ class MonitorConfig(StrictModel):
     alerts: AlertsConfig = AlertsConfig()
     health: HealthConfig = HealthConfig()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    state_dir: str | None = None  # calibration snapshots, models; None: $STATE_DIRECTORY or ~/.local/state/crowd-monitor
     cameras: dict[str, CameraConfig] = Field(min_length=1)
     site_zones: dict[str, SiteZoneConfig] = {}

@@ -30,6 +30,20 @@ log = logging.getLogger("monitor.daemon")
 TICK_S = 0.5  # state machines and heartbeats advance at least this often without new frames
 
 
+def largest_input_side(config) -> int:
+    """The largest long side any camera may be fed at (auto probes up to ``engines.scale.AUTO_CAP``):
+    a TensorRT engine is built for inputs up to it."""
+    from engines.scale import AUTO_CAP
+
+    sides = [config.model.max_side] + [camera.max_side for camera in config.cameras.values()]
+    return max(AUTO_CAP if side == "auto" else int(side) for side in sides if side is not None)
+
+
+def _log_side(camera: str, choice) -> None:
+    """A camera's automatically chosen input size (called from the inference thread)."""
+    log.info("camera %s: input size %d px (max_side auto: %s)", camera, choice.side, choice.reason)
+
+
 class Daemon:
     """``crowd-monitor run``: everything between the cameras and the broker."""
 
@@ -73,9 +87,10 @@ class Daemon:
         log.info("opening model %s (backend %s, precision %s)", model.weights, model.backend, model.precision)
         self.engine = open_engine(model.weights, model.backend, model.precision, max_batch=model.batch_size,
                                   threads=model.threads, cache_dir=model.cache_dir,
-                                  max_side=model.max_side)
+                                  max_side=largest_input_side(self.config))
         log.info("engine ready: %s", self.engine.name)
-        self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue)
+        self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue,
+                                      auto_recheck_s=model.max_side_recheck_s, on_side=_log_side)
         self.aggregator = Aggregator(self.config)
         self.publisher = Publisher(self.config)
         self.reloader = Reloader(self.config_path)

@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 
 from ..health import CameraHealth, HealthSnapshot
-from ..health.problems import mqtt_problems, reload_warnings
+from ..health.problems import camera_warnings, mqtt_problems, reload_warnings
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
 from ..render import heatmap_overlay
@@ -107,7 +107,7 @@ class Telemetry:
             queue_lag_ms={k: latency["queue"][k] for k in ("p50", "p95", "max")},
             loop_age_s=loop_age, cameras=cameras, zones=zones,
             alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
-            warnings=tuple(reload_warnings(reload)), reload=reload)
+            warnings=(*camera_warnings(cameras), *reload_warnings(reload)), reload=reload)
 
     def _camera_health(self, name: str, worker_cam: dict[str, Any]) -> CameraHealth:
         status = self._statuses.get(name)
@@ -122,7 +122,8 @@ class Telemetry:
             drops=int(worker_cam.get("drops", 0)), reconnects=counters.reconnects if counters else 0,
             stalls=counters.stalls if counters else 0,
             corrupt_frames=counters.corrupt_frames if counters else 0,
-            decode_errors=counters.decode_errors if counters else 0, lag_ms=lag)
+            decode_errors=counters.decode_errors if counters else 0, lag_ms=lag,
+            blind_frames=counters.blind_frames if counters else 0, input_side=worker_cam.get("input_side"))
 
     def stats_payload(self) -> dict[str, Any]:
         """The body of ``P/stats`` (the publisher adds its own ``mqtt`` figures)."""
@@ -132,7 +133,9 @@ class Telemetry:
             "ts": snap.ts,
             "cameras": {c.name: {"state": c.state, "fps": c.fps, "drops": c.drops, "reconnects": c.reconnects,
                                  "stalls": c.stalls, "corrupt_frames": c.corrupt_frames,
-                                 "decode_errors": c.decode_errors, "lag_ms": c.lag_ms}
+                                 "decode_errors": c.decode_errors, "lag_ms": c.lag_ms,
+                                 "blind_frames": c.blind_frames,
+                                 "input_side": c.input_side["side"] if c.input_side else None}
                         for c in snap.cameras},
             "engine": {"backend": snap.engine, "latency_ms": snap.engine_latency_ms["p50"],
                        "batch": worker["max_batch"], "frames": worker["frames"],

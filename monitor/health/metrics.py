@@ -43,6 +43,8 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "up": _Family("healthy", "gauge", "1 when healthy: inference loop alive, MQTT connected and allowed"),
         "fps": _Family("camera_fps", "gauge", "Density maps per second per camera"),
         "online": _Family("camera_online", "gauge", "1 when the camera is online"),
+        "blind": _Family("camera_blind", "gauge", "1 when the camera's picture is uniform, noise or frozen"),
+        "blind_frames": _Family("camera_blind_frames_total", "counter", "Frames not counted: nothing to see"),
         "frames": _Family("camera_frames_total", "counter", "Frames read from the camera"),
         "processed": _Family("camera_frames_processed_total", "counter", "Frames turned into density maps"),
         "drops": _Family("camera_dropped_frames_total", "counter", "Frames dropped by the latest-frame slot"),
@@ -50,6 +52,7 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "stalls": _Family("camera_stalls_total", "counter", "Reads that timed out"),
         "corrupt": _Family("camera_corrupt_frames_total", "counter", "Corrupt frames skipped"),
         "count": _Family("camera_count", "gauge", "Smoothed whole-frame head count"),
+        "side": _Family("camera_input_side_pixels", "gauge", "Long side of the frames fed to the model (max_side auto)"),
         "lag": _Family("camera_lag_seconds", "gauge", "Capture to density map, latest frame"),
         "latency": _Family("engine_latency_seconds", "gauge", "Engine call latency quantiles"),
         "queue": _Family("queue_lag_seconds", "gauge", "Capture to inference start quantiles"),
@@ -73,6 +76,8 @@ def render_metrics(snap: HealthSnapshot) -> str:
     for cam in snap.cameras:
         f["fps"].add(cam.fps, camera=cam.name)
         f["online"].add(1 if cam.state == "online" else 0, camera=cam.name)
+        f["blind"].add(1 if cam.state == "blind" else 0, camera=cam.name)
+        f["blind_frames"].add(cam.blind_frames, camera=cam.name)
         f["frames"].add(cam.frames, camera=cam.name)
         f["processed"].add(cam.processed, camera=cam.name)
         f["drops"].add(cam.drops, camera=cam.name)
@@ -80,6 +85,7 @@ def render_metrics(snap: HealthSnapshot) -> str:
         f["stalls"].add(cam.stalls, camera=cam.name)
         f["corrupt"].add(cam.corrupt_frames, camera=cam.name)
         f["count"].add(cam.count, camera=cam.name)
+        f["side"].add(cam.input_side["side"] if cam.input_side else None, camera=cam.name)
         f["lag"].add(None if cam.lag_ms is None else cam.lag_ms / 1000, camera=cam.name)
     for quantile, ms in snap.engine_latency_ms.items():
         f["latency"].add(ms / 1000, quantile=quantile)

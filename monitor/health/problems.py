@@ -31,3 +31,9 @@ def reload_warnings(reload: dict[str, Any]) -> list[str]:
     more = f" (and {len(lines) - 1} more problem(s), see the log)" if len(lines) > 1 else ""
     when = time.strftime("%H:%M:%S", time.localtime(at)) if at else "?"
     return [f"config reload at {when} rejected, running the previous config: {lines[0]}{more}"]
+
+
+def camera_warnings(cameras) -> list[str]:
+    """Cameras that deliver frames with nothing to count (``blind``): their zones read unknown."""
+    return [f"camera {cam.name} is blind: {cam.reason}; its zones read unknown" for cam in cameras
+            if cam.state == "blind"]

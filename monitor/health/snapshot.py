@@ -23,6 +23,8 @@ class CameraHealth:
     corrupt_frames: int = 0
     decode_errors: int = 0
     lag_ms: float | None = None  # capture -> result, latest frame
+    blind_frames: int = 0  # sampled frames not counted: uniform, noise or frozen picture
+    input_side: dict | None = None  # max_side auto: {"side", "counts", "reason"} of the latest choice
 
 
 @dataclass(frozen=True)

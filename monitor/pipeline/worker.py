@@ -5,19 +5,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
-from engines.preprocess import input_window, model_input_size, paste_map, prepare
+from engines.preprocess import Window, input_window, model_input_size, paste_map, prepare
+from engines.scale import probe_maps
 
 from ..types import DensityResult, Frame, StageTimings
+from .autoside import AutoSide
 from .slot import LatestFrameSlot
 from .stats import STAGES, CameraTally, LatencyWindow
 
 log = logging.getLogger("monitor.pipeline")
 Box = tuple[float, float, float, float]  # relative x0, y0, x1, y1
+AUTO = "auto"  # a max_side chosen from the camera's own frames (engines.scale)
+Side = int | str  # a long side in pixels, or AUTO
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,19 @@ class CameraInput:
     """How a camera's frames enter the model: the counted box (None: all) and its own max_side."""
 
     box: Box | None = None
-    max_side: int | None = None  # None: the worker's
+    max_side: Side | None = None  # None: the worker's
+
+
+@dataclass(frozen=True)
+class _Taken:
+    """A frame taken from its slot, and (once grouped) the input it gets; ``side`` None: to probe."""
+
+    frame: Frame
+    slot: LatestFrameSlot
+    taken_at: float
+    size: tuple[int, int] | None = None
+    window: Window | None = None
+    side: int | None = None
 
 
 class InferenceWorker:
@@ -39,13 +55,19 @@ class InferenceWorker:
     A camera with a counted box (its ROI's bounding box) is run on that part of the frame only,
     with context around it (``engines.preprocess.input_window``); its map still covers the frame.
     A camera's own ``max_side`` replaces the worker's for its frames (people who look large count
-    better on a smaller input).
+    better on a smaller input).  Under ``auto`` a camera's frame is now and then *probed* at three
+    sizes (``engines.scale``; schedule in ``autoside``): the probe's map at the chosen size is
+    delivered and later frames use that size until the next probe; ``on_side`` hears each new size.
     """
 
-    def __init__(self, engine, max_side: int, on_result: Callable[[DensityResult], None],
-                 *, on_heartbeat: Callable[[], None] | None = None, heartbeat_s: float = 0.5):
+    def __init__(self, engine, max_side: Side, on_result: Callable[[DensityResult], None],
+                 *, on_heartbeat: Callable[[], None] | None = None, heartbeat_s: float = 0.5,
+                 auto_recheck_s: float = 600.0, on_side: Callable[[str, object], None] | None = None):
         self.engine = engine
         self.max_side = max_side
+        self.auto_recheck_s = auto_recheck_s
+        self.on_side = on_side
+        self._auto: dict[str, AutoSide] = {}
         self.on_result = on_result
         self.on_heartbeat = on_heartbeat
         self.heartbeat_s = heartbeat_s
@@ -59,12 +81,12 @@ class InferenceWorker:
         self._thread: threading.Thread | None = None
         self._rotation = 0
         self._latency = {stage: LatencyWindow() for stage in STAGES}
-        self._counts = {"loops": 0, "batches": 0, "frames": 0, "engine_errors": 0, "callback_errors": 0}
+        self._counts = {"loops": 0, "batches": 0, "frames": 0, "probes": 0, "engine_errors": 0, "callback_errors": 0}
         self._last_error: str | None = None
 
     # -- cameras -------------------------------------------------------------------------------
     def add_camera(self, name: str, slot: LatestFrameSlot, box: Box | None = None,
-                   max_side: int | None = None) -> None:
+                   max_side: Side | None = None) -> None:
         """Start serving a camera's slot (replaces a camera of the same name); see set_input."""
         with self._lock:
             old = self._slots.get(name)
@@ -82,11 +104,12 @@ class InferenceWorker:
             slot = self._slots.pop(name, None)
             self._tallies.pop(name, None)
             self._inputs.pop(name, None)
+            self._auto.pop(name, None)
         if slot is not None:
             slot.set_listener(None)
         return slot
 
-    def set_input(self, name: str, box: Box | None, max_side: int | None = None) -> None:
+    def set_input(self, name: str, box: Box | None, max_side: Side | None = None) -> None:
         """``box``: relative (x0, y0, x1, y1) of the counted part of the frames (None: all);
         ``max_side``: the camera's input size (None: the worker's)."""
         with self._lock:
@@ -148,11 +171,14 @@ class InferenceWorker:
             return 0
         self._counts["loops"] += 1
         for batch in self._batches(frames):
-            self._process(batch)
+            if batch[0].side is None:
+                self._probe(batch[0])
+            else:
+                self._process(batch)
             self._beat()
         return len(frames)
 
-    def _collect(self) -> tuple[list[tuple[Frame, LatestFrameSlot, float]], bool]:
+    def _collect(self) -> tuple[list[_Taken], bool]:
         """One frame per camera, starting at a rotating camera; and whether any slot has more."""
         with self._lock:
             served = list(self._slots.items())
@@ -164,50 +190,92 @@ class InferenceWorker:
         for _, slot in served:
             frame = slot.take()
             if frame is not None:
-                frames.append((frame, slot, time.monotonic()))
+                frames.append(_Taken(frame, slot, time.monotonic()))
                 leftovers = leftovers or len(slot) > 0
         return frames, leftovers
 
-    def _batches(self, frames):
-        """Frames grouped by model input size and window, oldest group first, cut to ``engine.max_batch``."""
+    def _batches(self, frames: list[_Taken]):
+        """Frames grouped by model input size and window, oldest group first, cut to ``engine.max_batch``;
+        a frame to probe (``side`` None) is a batch of its own."""
         with self._lock:
             inputs = dict(self._inputs)
-        if getattr(self.engine, "fixed_size", None):  # a model exported for one input size: whole frames
-            inputs = {}
-        groups: dict[tuple, list] = {}
-        for frame, slot, taken_at in frames:
-            height, width = frame.image.shape[:2]
-            camera = inputs.get(frame.camera, CameraInput())
-            side = camera.max_side or self.max_side
+        fixed = getattr(self.engine, "fixed_size", None)
+        groups: dict[tuple, list[_Taken]] = {}
+        for taken in frames:
+            height, width = taken.frame.image.shape[:2]
+            camera = inputs.get(taken.frame.camera, CameraInput())
+            if fixed:  # a model exported for one input size: whole frames, at that size
+                side, box = max(fixed), None
+            else:
+                side, box = self._side_for(taken.frame.camera, camera.max_side or self.max_side, (width, height)), camera.box
+            if side is None:
+                groups[("probe", taken.frame.camera)] = [taken]
+                continue
             size = model_input_size(width, height, side)
-            window = input_window(width, height, side, camera.box)
-            groups.setdefault((size, window), []).append((frame, slot, taken_at, size, window, side))
-        ordered = sorted(groups.values(), key=lambda g: min(_age_origin(i[0]) for i in g))
+            window = input_window(width, height, side, box)
+            groups.setdefault((size, window), []).append(replace(taken, size=size, window=window, side=side))
+        ordered = sorted(groups.values(), key=lambda g: min(_age_origin(t.frame) for t in g))
         step = max(1, int(getattr(self.engine, "max_batch", 1) or 1))
         for group in ordered:
             for start in range(0, len(group), step):
                 yield group[start:start + step]
 
-    def _process(self, batch) -> None:
+    def _side_for(self, camera: str, side: Side, size: tuple[int, int]) -> int | None:
+        """The long side for a camera's frame of ``size``; None when the frame is to be probed."""
+        if side != AUTO:
+            return int(side)
+        auto = self._auto.get(camera)
+        if auto is None:
+            auto = self._auto[camera] = AutoSide(self.auto_recheck_s)
+        return None if auto.due(time.monotonic(), size) else auto.side
+
+    def _probe(self, taken: _Taken) -> None:
+        """Infer one frame at each probed size, choose the camera's size, deliver that size's map."""
+        frame = taken.frame
+        t0 = time.perf_counter()
+        try:
+            maps = probe_maps(self.engine, frame.image)
+        except Exception as exc:
+            self._engine_failed(exc, 1)
+            return
+        infer_ms = (time.perf_counter() - t0) * 1000.0
+        auto = self._auto.get(frame.camera)
+        if auto is None:
+            return  # camera removed meanwhile
+        previous = auto.side
+        choice = auto.record({side: float(m.sum()) for side, m in maps.items()}, time.monotonic())
+        if self.on_side is not None and choice.side != previous:
+            self.on_side(frame.camera, choice)
+        self._counts["batches"] += 1
+        self._counts["probes"] += 1
+        size = model_input_size(frame.image.shape[1], frame.image.shape[0], choice.side)
+        timings = StageTimings(_queue_ms(frame, taken.taken_at), 0.0, infer_ms, 1)
+        self._deliver(DensityResult(frame, maps[choice.side], timings, time.time(), size), taken.slot)
+
+    def _engine_failed(self, exc: Exception, frames: int) -> None:
+        self._counts["engine_errors"] += 1
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        log.exception("engine failed on a batch of %d frame(s)", frames)
+
+    def _process(self, batch: list[_Taken]) -> None:
         """Preprocess, infer and deliver one batch of frames of equal input size and window."""
         prepared, prep_ms = [], []
-        for frame, _, _, _, window, side in batch:
+        for taken in batch:
             t0 = time.perf_counter()
-            prepared.append(prepare(frame.image, side, window))
+            prepared.append(prepare(taken.frame.image, taken.side, taken.window))
             prep_ms.append((time.perf_counter() - t0) * 1000.0)
         t0 = time.perf_counter()
         try:
             maps = np.asarray(self.engine.infer(np.stack(prepared)))
         except Exception as exc:
-            self._counts["engine_errors"] += 1
-            self._last_error = f"{type(exc).__name__}: {exc}"
-            log.exception("engine failed on a batch of %d frame(s)", len(batch))
+            self._engine_failed(exc, len(batch))
             return
         infer_ms = (time.perf_counter() - t0) * 1000.0
         self._counts["batches"] += 1
-        for i, (frame, slot, taken_at, size, window, _) in enumerate(batch):
-            timings = StageTimings(_queue_ms(frame, taken_at), prep_ms[i], infer_ms, len(batch))
-            self._deliver(DensityResult(frame, paste_map(maps[i], window, size), timings, time.time()), slot)
+        for i, taken in enumerate(batch):
+            timings = StageTimings(_queue_ms(taken.frame, taken.taken_at), prep_ms[i], infer_ms, len(batch))
+            density = paste_map(maps[i], taken.window, taken.size)
+            self._deliver(DensityResult(taken.frame, density, timings, time.time(), taken.size), taken.slot)
 
     def _deliver(self, result: DensityResult, slot: LatestFrameSlot) -> None:
         frame = result.frame
@@ -235,9 +303,11 @@ class InferenceWorker:
         """Counters, per-stage latency summaries (ms) and per-camera processed/drops/lag."""
         with self._lock:
             cameras = {name: (self._slots[name], self._tallies[name]) for name in self._slots}
+            auto = {name: self._auto[name].choice for name in cameras if name in self._auto}
         per_camera = {
             name: {"processed": tally.processed, "drops": slot.drops, "last_seq": tally.last_seq,
-                   "lag_ms": tally.lag_ms.summary()}
+                   "lag_ms": tally.lag_ms.summary(),
+                   "input_side": auto[name].as_dict() if auto.get(name) else None}
             for name, (slot, tally) in cameras.items()
         }
         return {

