@@ -33,6 +33,7 @@ HOLD = 0.78  # 3/4-size count / full-size count at or above which the full size 
 HOLD_LOW = 0.6  # 1/2-size count / 3/4-size count at or above which 3/4 is kept
 DENSE = 100.0  # people per frame at full size from which the full size is always kept
 MIN_PEOPLE = 2.0  # people per frame below which the scene cannot be judged
+FIRST_INTERVAL_S = 30.0  # the second probe of a camera comes this long after the first; then doubling
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,20 @@ class ScaleChoice:
         """JSON-ready: {"side", "counts": {side: count}, "reason"}."""
         return {"side": self.side, "counts": {str(k): round(v, 2) for k, v in self.counts.items()},
                 "reason": self.reason}
+
+
+def probe_interval(probes_done: int, recheck_s: float) -> float:
+    """Seconds from a camera's ``probes_done``-th probe to the next: 30, 60, 120 ... up to ``recheck_s``."""
+    return min(float(recheck_s), FIRST_INTERVAL_S * 2 ** max(probes_done - 1, 0))
+
+
+def probes_within(seconds: float, recheck_s: float) -> int:
+    """How many probes a camera gets in its first ``seconds`` (the first one at once)."""
+    probes, at = 0, 0.0
+    while at <= seconds:
+        probes += 1
+        at += probe_interval(probes, recheck_s)
+    return probes
 
 
 def probe_sides(width: int, height: int, cap: int = AUTO_CAP) -> list[int]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import EngineError
 from . import frames as framesrc
 from .engines import candidates, open_candidate
+from .autoscale import auto_side_row
 from .measure import summary, time_interleaved
 from .policy import batching_rows, resolution_rows, window_rows
 
@@ -142,6 +143,10 @@ def run_bench(options: BenchOptions) -> dict:
                                                 runs[(best["engine"], first)], runs[(reference, first)])
         if best and options.resolution:
             report["resolution"] = resolution_rows(engines[best["engine"]], best["engine"], options)
+        if best:
+            images = (framesrc.load_frames(paths, options.sizes[0]) if paths
+                      else framesrc.generated_frames(options.frames, options.sizes[0]))
+            report["max_side_auto"] = auto_side_row(engines[best["engine"]], best["engine"], images)
     finally:
         for engine in engines.values():
             engine.close()

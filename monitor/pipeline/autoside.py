@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from engines.scale import ScaleChoice, choose
+from engines.scale import ScaleChoice, choose, probe_interval
 
 HISTORY = 5
-FIRST_INTERVAL_S = 30.0
 
 
 class AutoSide:
@@ -49,6 +48,6 @@ class AutoSide:
         pooled = {side: sum(h[side] for h in self._history) for side in counts}
         self.choice = choose(pooled, self.side, frames=len(self._history))
         self.checked_at = now
-        self._next_at = now + min(self.recheck_s, FIRST_INTERVAL_S * 2 ** (self._probes - 1))
+        self._next_at = now + probe_interval(self._probes, self.recheck_s)
         return self.choice
 

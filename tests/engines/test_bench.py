@@ -50,6 +50,10 @@ def test_bench_report_on_small_real_frames(engine_cache):
     assert [row["batch"] for row in report["batching"]] == [1, 2]
     assert report["roi_windows"] and all("skipped" in row for row in report["roi_windows"])  # 64 px margin
     assert "load_avg_start" in report["machine"] and "Mall" in report["frames"]["source"]
+    auto = report["max_side_auto"]
+    assert auto["probe_ms"] > auto["frame_ms_at_chosen_side"] > 0  # a probe runs the frame at three sizes
+    assert auto["probes_first_hour"] > auto["probes_per_hour_after"] == 6  # every 600 s once settled
+    assert 0 < auto["engine_time_added_pct_per_hour_after"] < auto["engine_time_added_pct_first_hour"]
 
 
 def test_bench_command_prints_json(tmp_path, capsys, engine_cache):

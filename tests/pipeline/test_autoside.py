@@ -133,3 +133,11 @@ def test_evaluate_chooses_once_for_one_camera_and_per_image_otherwise(tmp_path):
     assert [r.side for r in apart] == [320, 320, 640]  # each picture on its own
     _, together = evaluate(ContentEngine(), dataset, "auto", one_camera=True)
     assert [r.side for r in together] == [480] * 3  # one camera: one size from the pooled counts (0.71, 0.71)
+
+
+def test_the_probe_schedule_counts():
+    from engines.scale import probe_interval, probes_within
+
+    assert [probe_interval(n, 600) for n in (1, 2, 3, 4, 5, 6)] == [30, 60, 120, 240, 480, 600]
+    assert probes_within(0, 600) == 1 and probes_within(30, 600) == 2  # at once, then after 30 s
+    assert probes_within(3600, 600) == 10  # 0, 30, 90, 210, 450, 930, 1530, 2130, 2730, 3330
