@@ -48,7 +48,7 @@ def _weights_and_graph(model: str, cache_dir) -> tuple[dict, str, Path]:
 
 def _open_openvino(model, fmt, precision, *, max_batch, threads, cache_dir, max_side, reason):
     from ..cache import artifact_path
-    from ..export.metadata import read_metadata
+    from .metadata import read_metadata
     from .openvino_backend import OpenVINOEngine
 
     path = Path(model)
@@ -78,8 +78,8 @@ def _open_torch(model, fmt, precision, *, max_batch, threads, cache_dir, max_sid
 
 
 def _open_tensorrt(model, fmt, precision, *, max_batch, threads, cache_dir, max_side, reason):
-    from ..export.metadata import read_metadata
-    from ..export.tensorrt_export import ensure_engine, import_tensorrt, profile_shapes
+    from .metadata import read_metadata
+    from .tensorrt_build import ensure_engine, import_tensorrt, profile_shapes
     from .tensorrt_backend import TensorRTEngine, resolve_precision
 
     if fmt == "tensorrt":  # a prebuilt engine: its precision was fixed when it was built

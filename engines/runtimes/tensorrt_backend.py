@@ -35,7 +35,7 @@ class TensorRTEngine(BaseEngine):
     backend = "tensorrt"
 
     def __init__(self, engine_path: Path, precision: str, *, max_batch: int = 4, reason: str = ""):
-        from ..export.tensorrt_export import import_tensorrt
+        from .tensorrt_build import import_tensorrt
 
         trt, cuda = import_tensorrt()
         self._cuda = cuda
