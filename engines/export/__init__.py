@@ -30,14 +30,13 @@ class ExportResult:
 
 def source_graph(model: str, cache_dir=None) -> tuple[Path, dict | None, str | None]:
     """(ONNX path, weights or None, weights digest) for a weights name/file or an .onnx file."""
-    from ..graph import cached_graph_path
+    from ..runtimes.common import weights_and_graph
     from ..runtimes.registry import model_format
-    from ..weights import load_weights, weights_digest
 
     fmt = model_format(model)
     if fmt == "weights":
-        weights = load_weights(model)
-        return cached_graph_path(weights, cache_dir), weights, weights_digest(weights)
+        weights, sha, path = weights_and_graph(model, cache_dir)
+        return path, weights, sha
     if fmt == "onnx":
         from ..runtimes.metadata import read_metadata
 
