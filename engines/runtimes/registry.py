@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import BackendUnavailable, EngineError
 from ..weights import DEFAULT_NAME
-from .spec import PRECISIONS, SHARED_FORMATS, BackendSpec
+from .spec import PRECISIONS, SHARED_FORMATS, BackendSpec  # noqa: F401 (PRECISIONS: config and CLI read it here)
 
 log = logging.getLogger("engines")
 CPU_EXTRA = "cpu"  # pip extra with every CPU backend: what to install when none can run a shared format

@@ -42,5 +42,6 @@ def test_a_tool_leaves_handlers_someone_else_installed(root_logger):
 def test_nothing_else_configures_logging():
     """The daemon's code and the commands only log; the stand-in broker is a program of its own."""
     sources = [p for p in (ROOT / "monitor").rglob("*.py") if p.name != "logsetup.py" and "devtools" not in p.parts]
-    offenders = [str(p) for p in sources if any(s in p.read_text() for s in ("basicConfig", "handlers[:]", "addHandler("))]
+    setup = ("basicConfig", "handlers[:]", "addHandler(")
+    offenders = [str(p) for p in sources if any(s in p.read_text() for s in setup)]
     assert offenders == []
