@@ -15,9 +15,11 @@ class Engine(Protocol):
     returns N x H/8 x W/8 float32 density maps; the sum of a map is its frame's head count.
     ``max_batch`` is the largest N one call accepts; callers split larger batches.
     ``fixed_size`` is (W, H) when the model was exported for one input size only, else None.
+    ``reason`` says why this backend and precision run, for logs and bench reports.
     """
 
     name: str  # backend and precision, e.g. "openvino-bf16"
+    reason: str
     max_batch: int
     fixed_size: tuple[int, int] | None
 

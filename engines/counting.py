@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .base import Engine
 from .picture import blind_reason
 from .preprocess import prepare
 from .scale import ScaleChoice, choose_for
@@ -36,14 +37,14 @@ class FrameCount:
         return 0.0 if self.density is None else float(self.density.sum())
 
 
-def density_maps(engine, images: Sequence[np.ndarray], max_side: int) -> list[np.ndarray]:
+def density_maps(engine: Engine, images: Sequence[np.ndarray], max_side: int) -> list[np.ndarray]:
     """The engine's density map of each image at ``max_side`` (batched by size, up to ``engine.max_batch``)."""
     prepared = [prepare(image, max_side) for image in images]
     maps: list[np.ndarray | None] = [None] * len(prepared)
     by_size: dict[tuple[int, ...], list[int]] = {}
     for index, tensor in enumerate(prepared):
         by_size.setdefault(tensor.shape, []).append(index)
-    limit = max(1, int(getattr(engine, "max_batch", 1)))
+    limit = max(1, engine.max_batch)
     for indices in by_size.values():
         for start in range(0, len(indices), limit):
             chunk = indices[start:start + limit]
@@ -53,7 +54,7 @@ def density_maps(engine, images: Sequence[np.ndarray], max_side: int) -> list[np
     return maps  # type: ignore[return-value]
 
 
-def count_images(engine, images: Sequence[np.ndarray], max_side: int | str) -> list[FrameCount]:
+def count_images(engine: Engine, images: Sequence[np.ndarray], max_side: int | str) -> list[FrameCount]:
     """Each image on its own: blind ones read 0; under auto each gets its own side."""
     blind = [blind_reason(image) for image in images]
     seen = [i for i, reason in enumerate(blind) if reason is None]
@@ -68,7 +69,7 @@ def count_images(engine, images: Sequence[np.ndarray], max_side: int | str) -> l
     return out
 
 
-def video_side(engine, frames: Sequence[np.ndarray]) -> ScaleChoice | None:
+def video_side(engine: Engine, frames: Sequence[np.ndarray]) -> ScaleChoice | None:
     """The auto side for frames of one camera or video, from up to ``PROBE_FRAMES`` non-blind frames spread
     over them (None when every frame is blind)."""
     seen = [frame for frame in frames if blind_reason(frame) is None]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .base import Engine
 from .counting import AUTO, count_images, video_side
 from .datasets import Dataset, Sample, iter_images
 from .finetune import evenly_spaced
@@ -68,7 +69,7 @@ def _batches(pairs: Iterator[tuple[Sample, np.ndarray]], size: int) -> Iterator[
         yield batch
 
 
-def evaluate(engine, dataset: Dataset, max_side: int | str, *, postprocess: Postprocess | None = None,
+def evaluate(engine: Engine, dataset: Dataset, max_side: int | str, *, postprocess: Postprocess | None = None,
              one_camera: bool | None = None,
              progress: Callable[[int, int, ImageResult], None] | None = None) -> tuple[Metrics, list[ImageResult]]:
     """Run ``engine`` on every sample of ``dataset``; ``progress(done, total, last)`` after each image.
@@ -85,7 +86,7 @@ def evaluate(engine, dataset: Dataset, max_side: int | str, *, postprocess: Post
         max_side = choice.side if choice is not None else AUTO
     results: list[ImageResult] = []
     total = len(dataset.samples)
-    size = max(1, int(getattr(engine, "max_batch", 1)))
+    size = max(1, engine.max_batch)
     for batch in _batches(iter_images(dataset.samples), size):
         counted = count_images(engine, [image for _, image in batch], max_side)
         for (sample, image), frame in zip(batch, counted):

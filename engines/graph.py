@@ -80,7 +80,7 @@ def cached_graph_path(weights: dict[str, np.ndarray], cache_dir: str | os.PathLi
         return path
     log.info("building the CSRNet ONNX graph for weights %s into %s", digest, path)
     atomic_write(path, build_graph(weights).SerializeToString())
-    from .export.metadata import write_metadata
+    from .runtimes.metadata import write_metadata
 
     write_metadata(path, fmt="onnx", precision="fp32", weights_sha=digest, source="built graph (engines.graph)")
     return path

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .base import Engine
 from .preprocess import STRIDE
 
 AUTO_CAP = 1280  # the largest long side auto uses: larger frames are shrunk to it first
@@ -93,7 +94,7 @@ def choose(counts: dict[int, float], previous: int | None = None, frames: int = 
     return ScaleChoice(low, counts, f"people look large: the count keeps falling ({kept:.2f}, {kept_low:.2f}) to 1/2")
 
 
-def probe_maps(engine, image: np.ndarray, cap: int = AUTO_CAP) -> dict[int, np.ndarray]:
+def probe_maps(engine: Engine, image: np.ndarray, cap: int = AUTO_CAP) -> dict[int, np.ndarray]:
     """The engine's density map of ``image`` at each probed long side."""
     from .preprocess import prepare
 
@@ -102,7 +103,7 @@ def probe_maps(engine, image: np.ndarray, cap: int = AUTO_CAP) -> dict[int, np.n
             for side in probe_sides(width, height, cap)}
 
 
-def choose_for(engine, images: Sequence[np.ndarray], cap: int = AUTO_CAP) -> tuple[ScaleChoice, list[dict]]:
+def choose_for(engine: Engine, images: Sequence[np.ndarray], cap: int = AUTO_CAP) -> tuple[ScaleChoice, list[dict]]:
     """The side for frames of one camera or video, and each frame's maps per side; frames whose size
     differs from the first one's are left out of the choice (a camera's frames share one size)."""
     maps = [probe_maps(engine, image, cap) for image in images]

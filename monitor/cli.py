@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
 from . import __version__
 from .errors import UserError
+from .logsetup import configure_logging
 
 # verb -> (module under monitor.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging("debug" if args.verbose else "info", daemon=args.command == "run")
     from engines.errors import EngineError
 
     try:

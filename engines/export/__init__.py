@@ -1,6 +1,6 @@
 """Compile CSRNet into deployable artifacts: ONNX, OpenVINO IR (fp32/bf16, INT8), TensorRT engines.
 
-Every artifact gets a metadata JSON next to it (``engines.export.metadata``).  Without ``out`` the
+Every artifact gets a metadata JSON next to it (``engines.runtimes.metadata``).  Without ``out`` the
 artifact goes to the engine cache, where ``open_engine`` finds it (e.g. the INT8 IR of the default
 weights for ``precision: int8``).
 """
@@ -30,16 +30,15 @@ class ExportResult:
 
 def source_graph(model: str, cache_dir=None) -> tuple[Path, dict | None, str | None]:
     """(ONNX path, weights or None, weights digest) for a weights name/file or an .onnx file."""
-    from ..graph import cached_graph_path
+    from ..runtimes.common import weights_and_graph
     from ..runtimes.registry import model_format
-    from ..weights import load_weights, weights_digest
 
     fmt = model_format(model)
     if fmt == "weights":
-        weights = load_weights(model)
-        return cached_graph_path(weights, cache_dir), weights, weights_digest(weights)
+        weights, sha, path = weights_and_graph(model, cache_dir)
+        return path, weights, sha
     if fmt == "onnx":
-        from .metadata import read_metadata
+        from ..runtimes.metadata import read_metadata
 
         if not Path(model).is_file():
             raise EngineError(file_problem(model, "model file"))
@@ -56,14 +55,14 @@ def export_model(model: str = "csrnet-0.2", fmt: str = "onnx", *, out: str | Pat
     ``calib`` (INT8): a folder of images, a video, or a list of image paths or BGR frames of the scene.
     """
     from .calibration import calibration_batches
-    from .metadata import write_metadata
+    from ..runtimes.metadata import write_metadata
 
     if fmt not in FORMATS:
         raise EngineError(f"unknown export format '{fmt}': choose {', '.join(FORMATS)}")
     if int8 and not calib:
         raise EngineError("--int8 needs --calib DIR: real frames (images or a video) of the scene to calibrate on")
     if fmt == "tensorrt":  # fail fast, before building anything, on machines without TensorRT
-        from .tensorrt_export import import_tensorrt
+        from ..runtimes.tensorrt_build import import_tensorrt
 
         import_tensorrt()
     onnx_path, weights, sha = source_graph(model, cache_dir)
@@ -103,8 +102,8 @@ def _export_tensorrt(onnx_path, out, sha, precision, calib, calib_count, static,
                      cache_dir) -> ExportResult:
     """A TensorRT engine (needs an NVIDIA GPU, TensorRT 10 and pycuda)."""
     from .calibration import calibration_batches
-    from .metadata import write_metadata
-    from .tensorrt_export import (build_engine, calibration_cache_path, gpu_identity, import_tensorrt,
+    from ..runtimes.metadata import write_metadata
+    from ..runtimes.tensorrt_build import (build_engine, calibration_cache_path, gpu_identity, import_tensorrt,
                                   profile_shapes)
 
     trt, cuda = import_tensorrt()

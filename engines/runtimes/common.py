@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -82,3 +83,24 @@ def check_batch(batch: np.ndarray) -> np.ndarray:
     if batch.shape[2] < 8 or batch.shape[3] < 8:
         raise EngineError(f"frames of {batch.shape[3]}x{batch.shape[2]} are smaller than the model's stride (8)")
     return np.ascontiguousarray(batch, dtype=np.float32)
+
+
+def weights_and_graph(model: str, cache_dir) -> tuple[dict, str, Path]:
+    """(weights, digest, cached ONNX graph path) of a weights name or file."""
+    from ..graph import cached_graph_path
+    from ..weights import load_weights, weights_digest
+
+    weights = load_weights(model)
+    return weights, weights_digest(weights), cached_graph_path(weights, cache_dir)
+
+
+def onnx_path(model: str, fmt: str, cache_dir) -> Path:
+    """The ONNX file to run: the cached graph of weights, or the model file itself."""
+    return weights_and_graph(model, cache_dir)[2] if fmt == "weights" else Path(model)
+
+
+def file_digest(path: str | Path) -> str:
+    """Short digest of a file, to key the cache of engines built from an ONNX file without metadata."""
+    from ..weights import sha256_of
+
+    return sha256_of(Path(path))[:16]

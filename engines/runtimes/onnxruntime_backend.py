@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError
-from .common import BaseEngine, static_size
+from .common import BaseEngine, onnx_path, static_size
+from .spec import BackendSpec, OpenRequest
 
 log = logging.getLogger("engines")
+SPEC = BackendSpec("onnxruntime", __name__, packages=("onnxruntime",), extra="onnxruntime",
+                   formats=("weights", "onnx"), precisions=("fp32", "int8"), auto_rank=30)
 QUANTIZED_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "ConvInteger"}
 
 
@@ -68,3 +71,9 @@ class OnnxRuntimeEngine(BaseEngine):
 
     def _release(self) -> None:
         self._session = None
+
+
+def open_engine(request: OpenRequest) -> OnnxRuntimeEngine:
+    """The engine for a weights name or file (its cached graph) or an .onnx file."""
+    return OnnxRuntimeEngine(onnx_path(request.model, request.fmt, request.cache_dir), request.precision,
+                             max_batch=request.max_batch, threads=request.threads, reason=request.reason)

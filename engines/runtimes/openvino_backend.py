@@ -12,9 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError
-from .common import BaseEngine, static_size
+from .common import BaseEngine, static_size, weights_and_graph
+from .spec import BackendSpec, OpenRequest
 
 log = logging.getLogger("engines")
+SPEC = BackendSpec("openvino", __name__, packages=("openvino",), extra="openvino",
+                   formats=("weights", "onnx", "openvino"), precisions=("fp32", "bf16", "fp16", "int8"),
+                   auto_rank=20, suffixes=(".xml",))
 HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}  # INT8 IR: the few float ops stay f32
 
 
@@ -91,3 +95,20 @@ class OpenVINOEngine(BaseEngine):
     def _release(self) -> None:
         self._request = None
         self._compiled = None
+
+
+def open_engine(request: OpenRequest) -> OpenVINOEngine:
+    """The engine for a weights name or file (its cached graph, or its cached INT8 IR), .onnx or .xml."""
+    from ..cache import artifact_path
+    from .metadata import read_metadata
+
+    path = Path(request.model)
+    if request.fmt == "weights":
+        _, sha, path = weights_and_graph(request.model, request.cache_dir)
+        if request.precision == "int8":  # the INT8 IR `crowd-monitor export --format openvino --int8` left in the cache
+            quantized = artifact_path(request.cache_dir, "openvino", sha, "int8")
+            if quantized.is_file():
+                path = quantized
+    stored = (read_metadata(path) or {}).get("runtime_hint")
+    return OpenVINOEngine(path, request.precision, max_batch=request.max_batch, threads=request.threads,
+                          stored_precision=stored, reason=request.reason)

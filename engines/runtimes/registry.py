@@ -1,63 +1,78 @@
 """Which backends exist, which model files each runs, and how ``backend: auto`` picks one.
 
-Nothing here imports a backend's package: availability is judged with ``importlib.util.find_spec``
-(and the NVIDIA driver's files for TensorRT), so choosing is cheap and never pulls in torch.
+Backends are found, not listed: every module ``engines/runtimes/*_backend.py`` declares its
+``SPEC`` (``engines.runtimes.spec.BackendSpec``) and its ``open_engine``.  Config and CLI choices
+come from here.  Backend modules import their runtime packages only inside functions, and
+availability is judged with ``importlib.util.find_spec`` (and the NVIDIA driver's files), so
+choosing is cheap and never pulls in torch.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
-from dataclasses import dataclass
+import pkgutil
+import sys
 from pathlib import Path
 
 from ..errors import BackendUnavailable, EngineError
 from ..weights import DEFAULT_NAME
+from .spec import PRECISIONS, SHARED_FORMATS, BackendSpec  # noqa: F401 (PRECISIONS: config and CLI read it here)
 
 log = logging.getLogger("engines")
-
-# model formats: "weights" (CSRNet parameters), "onnx", "openvino" (IR .xml + .bin), "tensorrt" (serialised engine)
-SUFFIXES: tuple[tuple[str, str], ...] = (
+CPU_EXTRA = "cpu"  # pip extra with every CPU backend: what to install when none can run a shared format
+# Files every backend may be given; a backend adds the suffixes of its own format in its SPEC.
+SHARED_SUFFIXES: tuple[tuple[str, str], ...] = (
     (".pth.tar", "weights"), (".pth", "weights"), (".pt", "weights"), (".tar", "weights"), (".npz", "weights"),
-    (".onnx", "onnx"), (".xml", "openvino"), (".engine", "tensorrt"), (".plan", "tensorrt"),
+    (".onnx", "onnx"),
 )
 
 
-@dataclass(frozen=True)
-class BackendSpec:
-    """One runtime: its module under ``engines.runtimes``, the packages it needs and what it runs."""
-
-    name: str
-    module: str
-    packages: tuple[str, ...]
-    extra: str  # pip extra of crowd-monitor that installs the packages
-    formats: tuple[str, ...]
-    precisions: tuple[str, ...]
-    needs_nvidia_gpu: bool = False
+def _discover() -> dict[str, BackendSpec]:
+    """The SPEC of every ``*_backend`` module of this package, ordered as ``auto`` tries them, then by name."""
+    specs = []
+    for info in pkgutil.iter_modules(sys.modules[__package__].__path__):
+        if info.name.endswith("_backend"):
+            specs.append(importlib.import_module(f"{__package__}.{info.name}").SPEC)
+    specs.sort(key=lambda s: (s.auto_rank is None, s.auto_rank or 0, s.name))
+    return {spec.name: spec for spec in specs}
 
 
-BACKENDS: dict[str, BackendSpec] = {
-    "tensorrt": BackendSpec("tensorrt", "tensorrt_backend", ("tensorrt", "pycuda"), "tensorrt",
-                            ("weights", "onnx", "tensorrt"), ("fp32", "fp16", "int8"), needs_nvidia_gpu=True),
-    "openvino": BackendSpec("openvino", "openvino_backend", ("openvino",), "openvino",
-                            ("weights", "onnx", "openvino"), ("fp32", "bf16", "fp16", "int8")),
-    "onnxruntime": BackendSpec("onnxruntime", "onnxruntime_backend", ("onnxruntime",), "onnxruntime",
-                               ("weights", "onnx"), ("fp32", "int8")),
-    "torch": BackendSpec("torch", "torch_backend", ("torch",), "train", ("weights",), ("fp32", "fp16", "bf16")),
-}
-AUTO_ORDER = ("tensorrt", "openvino", "onnxruntime", "torch")  # fastest first, on the hardware each needs
+BACKENDS: dict[str, BackendSpec] = _discover()
+AUTO_ORDER = tuple(name for name, spec in BACKENDS.items() if spec.auto_rank is not None)  # fastest first
+BACKEND_CHOICES = ("auto", *BACKENDS)  # what config and CLI accept
+SUFFIXES = SHARED_SUFFIXES + tuple((suffix, spec.name) for spec in sorted(BACKENDS.values(), key=lambda s: s.name)
+                                   for suffix in spec.suffixes)
 
 
 def model_format(model: str) -> str:
-    """The format of a model name or path: weights, onnx, openvino or tensorrt (by file suffix)."""
+    """The format of a model name, path (by suffix: weights, onnx, openvino, tensorrt...) or URL (by scheme)."""
     if model == DEFAULT_NAME:
         return "weights"
+    if is_url(model):
+        return _url_format(model)
     name = Path(model).name.lower()
     for suffix, fmt in SUFFIXES:
         if name.endswith(suffix):
             return fmt
     known = " ".join(s for s, _ in SUFFIXES)
     raise EngineError(f"don't know how to run '{model}': use '{DEFAULT_NAME}' or a file ending in one of: {known}")
+
+
+def is_url(model: str) -> bool:
+    """True for a model served over the network (``scheme://...``), not a file or weights name."""
+    return "://" in model
+
+
+def _url_format(model: str) -> str:
+    """The format of a served model: that of the backend whose SPEC lists the URL's scheme."""
+    scheme = model.partition("://")[0].lower()
+    for spec in BACKENDS.values():
+        if scheme in spec.schemes:
+            return spec.name
+    known = [f"{s}://" for spec in BACKENDS.values() for s in spec.schemes]
+    raise EngineError(f"no backend serves '{scheme}://' models" + (f"; known: {', '.join(known)}" if known else ""))
 
 
 def nvidia_gpu() -> str | None:
@@ -108,10 +123,15 @@ def choose_backend(requested: str, fmt: str) -> tuple[BackendSpec, str]:
             log.info("%s", why)
             return spec, why
         skipped.append(f"{name}: {reason}")
-    extra = "cpu" if fmt in ("weights", "onnx") else BACKENDS[fmt].extra  # cpu = openvino + onnxruntime
+    extra = CPU_EXTRA if fmt in SHARED_FORMATS else BACKENDS[fmt].extra
     raise BackendUnavailable("auto", f"no backend can run a {fmt} model here ({'; '.join(skipped)})", extra)
 
 
 def available_backends() -> dict[str, str | None]:
     """Every backend with the reason it is unavailable (None: available)."""
     return {name: unavailable_reason(name) for name in BACKENDS}
+
+
+def open_backend(spec: BackendSpec, request):
+    """The ``Engine`` that ``spec``'s module opens for ``request`` (an ``OpenRequest``)."""
+    return importlib.import_module(spec.module).open_engine(request)

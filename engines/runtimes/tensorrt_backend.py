@@ -15,9 +15,13 @@ import numpy as np
 from ..errors import EngineError
 from ..graph import INPUT_NAME, OUTPUT_NAME
 from ..preprocess import STRIDE
-from .common import BaseEngine
+from .common import BaseEngine, file_digest, weights_and_graph
+from .spec import BackendSpec, OpenRequest
 
 log = logging.getLogger("engines")
+SPEC = BackendSpec("tensorrt", __name__, packages=("tensorrt", "pycuda"), extra="tensorrt",
+                   formats=("weights", "onnx", "tensorrt"), precisions=("fp32", "fp16", "int8"),
+                   auto_rank=10, needs_nvidia_gpu=True, suffixes=(".engine", ".plan"))
 
 
 def resolve_precision(requested: str, fast_fp16: bool) -> tuple[str, str]:
@@ -35,7 +39,7 @@ class TensorRTEngine(BaseEngine):
     backend = "tensorrt"
 
     def __init__(self, engine_path: Path, precision: str, *, max_batch: int = 4, reason: str = ""):
-        from ..export.tensorrt_export import import_tensorrt
+        from .tensorrt_build import import_tensorrt
 
         trt, cuda = import_tensorrt()
         self._cuda = cuda
@@ -102,3 +106,27 @@ class TensorRTEngine(BaseEngine):
         finally:
             self._context_cuda.pop()
             self._context_cuda.detach()
+
+
+def open_engine(request: OpenRequest) -> TensorRTEngine:
+    """A prebuilt .engine, or the cached engine for weights or an .onnx (built now when absent)."""
+    from .metadata import read_metadata
+    from .tensorrt_build import ensure_engine, import_tensorrt, profile_shapes
+
+    model, precision = request.model, request.precision
+    if request.fmt == "tensorrt":  # a prebuilt engine: its precision was fixed when it was built
+        stored = (read_metadata(model) or {}).get("precision", "unknown")
+        if precision not in ("auto", stored):
+            raise EngineError(f"{model} was built as {stored}; rebuild it for {precision} with crowd-monitor export")
+        return TensorRTEngine(Path(model), stored, max_batch=request.max_batch, reason=request.reason)
+    trt, _ = import_tensorrt()
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    chosen, why = resolve_precision(precision, getattr(builder, "platform_has_fast_fp16", True))  # deprecated in TRT 10
+    if request.fmt == "weights":
+        _, sha, source = weights_and_graph(model, request.cache_dir)
+    else:
+        source, sha = Path(model), (read_metadata(model) or {}).get("weights_sha") or file_digest(model)
+    path, built = ensure_engine(source, weights_sha=sha, precision=chosen,
+                                shapes=profile_shapes(request.max_batch, request.max_side), cache_dir=request.cache_dir)
+    why += "; engine built now and cached" if built else "; engine from the cache"
+    return TensorRTEngine(path, chosen, max_batch=request.max_batch, reason=f"{request.reason}; {why}")

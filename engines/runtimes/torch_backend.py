@@ -8,8 +8,11 @@ import numpy as np
 
 from ..errors import EngineError
 from .common import BaseEngine
+from .spec import BackendSpec, OpenRequest
 
 log = logging.getLogger("engines")
+SPEC = BackendSpec("torch", __name__, packages=("torch",), extra="train", formats=("weights",),
+                   precisions=("fp32", "fp16", "bf16"), auto_rank=40)
 
 
 def resolve_precision(requested: str, cuda: bool) -> tuple[str, str]:
@@ -62,3 +65,11 @@ class TorchEngine(BaseEngine):
         self._model = None
         if self._device.type == "cuda":
             self._torch.cuda.empty_cache()
+
+
+def open_engine(request: OpenRequest) -> TorchEngine:
+    """The engine for a weights name or file."""
+    from ..weights import load_weights
+
+    return TorchEngine(load_weights(request.model), request.precision, max_batch=request.max_batch,
+                       threads=request.threads, reason=request.reason)

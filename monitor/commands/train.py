@@ -14,44 +14,37 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `train`."""
-    from ._common import add_dataset_arguments
+    from ._common import add_dataset_arguments, add_max_side_argument
+    from ._training import add_out_argument
 
     add_dataset_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="MODEL", help="where to save: .npz, .pt, .pth or .pth.tar")
+    add_out_argument(parser)
     parser.add_argument("--vgg16", metavar="FILE", help="local torchvision VGG-16 weights for the front end")
     parser.add_argument("--init", metavar="M", help="start from these CSRNet weights instead (name or file)")
     parser.add_argument("--epochs", type=int, default=400)
     parser.add_argument("--lr", type=float, default=1e-7)
-    parser.add_argument("--max-side", type=int, default=1024, metavar="PX")
+    add_max_side_argument(parser, default=1024)
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
     parser.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)  # smoke tests
 
 
 def run(args: argparse.Namespace) -> int:
     """Train and save the best epoch."""
-    import sys
-    import time
-
     from ..errors import UserError
     from ._common import open_dataset
-    from .finetune import SAVE_SUFFIXES, _import_torch, save_weights
+    from ._training import ProgressLog, check_out, import_torch, save_weights
 
-    if not args.out.lower().endswith(SAVE_SUFFIXES):
-        raise UserError(f"--out {args.out}: use a name ending in .npz, .pt, .pth or .pth.tar")
+    check_out(args.out)
     if args.vgg16 and args.init:
         raise UserError("give --vgg16 or --init, not both")
-    torch = _import_torch()
+    torch = import_torch()
     from engines.model import model_arrays
     from engines.train import TrainSettings, initial_model, train
 
     dataset = open_dataset(args)
     if not dataset.has_points:
         raise UserError("train needs head points: use --format shanghaitech or mall")
-    start = time.monotonic()
-
-    def log(message: str) -> None:
-        print(f"[{time.monotonic() - start:6.0f}s] {message}", file=sys.stderr, flush=True)
-
+    log = ProgressLog()
     model = initial_model(args.vgg16, args.init, log)
     if args.device == "auto" and not torch.cuda.is_available():
         log("no CUDA device: training on the CPU (expect days for the paper's 400 epochs)")

@@ -6,10 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from engines.runtimes.registry import BACKEND_CHOICES, PRECISIONS
+
 from .base import MaxSide, PositiveSeconds, StrictModel
 
-Backend = Literal["auto", "tensorrt", "openvino", "onnxruntime", "torch"]
-Precision = Literal["auto", "fp32", "fp16", "bf16", "int8"]
+# The registry is the one list of backends and precisions (Literal[tuple] is Literal of its items).
+Backend = Literal[BACKEND_CHOICES]  # type: ignore[valid-type]
+Precision = Literal[PRECISIONS]  # type: ignore[valid-type]
 
 
 class ModelConfig(StrictModel):

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from engines.base import Engine
 from engines.preprocess import Window, input_window, model_input_size, paste_map, prepare
 from engines.scale import probe_maps
 
@@ -60,7 +61,7 @@ class InferenceWorker:
     delivered and later frames use that size until the next probe; ``on_side`` hears each new size.
     """
 
-    def __init__(self, engine, max_side: Side, on_result: Callable[[DensityResult], None],
+    def __init__(self, engine: Engine, max_side: Side, on_result: Callable[[DensityResult], None],
                  *, on_heartbeat: Callable[[], None] | None = None, heartbeat_s: float = 0.5,
                  auto_recheck_s: float = 600.0, on_side: Callable[[str, object], None] | None = None):
         self.engine = engine
@@ -199,7 +200,7 @@ class InferenceWorker:
         a frame to probe (``side`` None) is a batch of its own."""
         with self._lock:
             inputs = dict(self._inputs)
-        fixed = getattr(self.engine, "fixed_size", None)
+        fixed = self.engine.fixed_size
         groups: dict[tuple, list[_Taken]] = {}
         for taken in frames:
             height, width = taken.frame.image.shape[:2]
@@ -215,7 +216,7 @@ class InferenceWorker:
             window = input_window(width, height, side, box)
             groups.setdefault((size, window), []).append(replace(taken, size=size, window=window, side=side))
         ordered = sorted(groups.values(), key=lambda g: min(_age_origin(t.frame) for t in g))
-        step = max(1, int(getattr(self.engine, "max_batch", 1) or 1))
+        step = max(1, self.engine.max_batch)
         for group in ordered:
             for start in range(0, len(group), step):
                 yield group[start:start + step]
@@ -311,8 +312,8 @@ class InferenceWorker:
             for name, (slot, tally) in cameras.items()
         }
         return {
-            "engine": getattr(self.engine, "name", type(self.engine).__name__),
-            "max_batch": int(getattr(self.engine, "max_batch", 1) or 1),
+            "engine": self.engine.name,
+            "max_batch": self.engine.max_batch,
             **self._counts,
             "last_error": self._last_error,
             "seconds_since_loop": round(time.monotonic() - self.last_loop_monotonic, 3),

@@ -10,7 +10,7 @@ import pytest
 from engines import open_engine
 from engines.errors import EngineError, WeightsError
 from engines.export import export_model
-from engines.export.metadata import read_metadata
+from engines.runtimes.metadata import read_metadata
 from engines.weights import weights_digest
 from monitor.cli import main
 from tests.support.data import mall_frame

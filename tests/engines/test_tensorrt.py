@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from engines.export.tensorrt_export import engine_cache_key, profile_shapes
+from engines.runtimes.tensorrt_build import engine_cache_key, profile_shapes
 from engines.runtimes.registry import nvidia_gpu
 
 from .conftest import relative_count_diff

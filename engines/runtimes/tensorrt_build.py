@@ -4,6 +4,8 @@ One optimisation profile covers every frame size up to ``max_side`` and batches 
 FP16 and INT8 (entropy calibrator over real frames, with its calibration table cached on disk) are
 builder flags.  Engines only run on the GPU model and TensorRT version that built them, so the cache
 key holds both, plus the shapes, the precision and the weights.  Everything imports lazily.
+The tensorrt runtime builds engines on demand into the cache with this; ``crowd-monitor export``
+builds them to a file.
 """
 
 from __future__ import annotations
