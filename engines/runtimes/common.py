@@ -29,19 +29,17 @@ class BaseEngine:
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """N x 3 x H x W float32 -> N x H/8 x W/8 float32 density maps (any N; split by max_batch).
 
-        Maps are clamped at zero: the output layer has no activation, and a negative density (a
-        negative count on a featureless picture) means nothing.
+        Maps are the model's own, small negative cells included: the published weights were
+        trained that way, and clamping them at zero adds counts (Mall MAE 3.27 -> 3.32).
         """
         batch = check_batch(batch)
         with self._lock:
             if self._closed:
                 raise EngineError(f"engine {self.name} is closed")
             if len(batch) <= self.max_batch:
-                maps = self._run(batch)
-            else:
-                maps = np.concatenate([self._run(batch[i:i + self.max_batch])
-                                       for i in range(0, len(batch), self.max_batch)])
-        return np.maximum(maps, 0.0)
+                return self._run(batch)
+            parts = [self._run(batch[i:i + self.max_batch]) for i in range(0, len(batch), self.max_batch)]
+        return np.concatenate(parts)
 
     def close(self) -> None:
         """Release the runtime's resources; later calls to ``infer`` fail."""
