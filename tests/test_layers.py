@@ -1,4 +1,4 @@
-"""Layers import downwards only: geometry below config, config below the stages.
+"""Layers import downwards only: geometry below config below the stages, and the daemon without the demo's stand-ins.
 
 Checked in a fresh interpreter by what a real code path leaves in ``sys.modules`` (lazy imports
 included, as they run), not by reading source.
@@ -34,3 +34,9 @@ def test_checking_a_calibrated_config_stays_in_config_and_geometry():
     assert "monitor.geometry" in loaded
     assert [m for m in loaded if m.startswith(ABOVE_CONFIG)] == []
 
+
+def test_the_daemon_never_imports_the_demo_stand_ins():
+    # What `crowd-monitor run` imports: the CLI with every verb's arguments, then the daemon.
+    loaded = loaded_after("import monitor.cli; monitor.cli.build_parser(); import monitor.daemon.service")
+    assert "monitor.daemon.service" in loaded
+    assert [m for m in loaded if m.startswith(("monitor.devtools", "monitor.demo"))] == []
