@@ -7,13 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import cv2
-
 from ..health import CameraHealth, HealthSnapshot
 from ..health.problems import camera_warnings, mqtt_problems, reload_warnings
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
-from ..render import heatmap_overlay
+from ..render import heatmap_jpeg
 from ..types import AggregateUpdate, CameraReading, CameraStatus, DensityResult, EventType, ZoneState
 
 STALLED_AFTER_S = 30.0  # the inference loop turns at least every heartbeat; this long silent is a hang
@@ -79,9 +77,7 @@ class Telemetry:
             result = self._results.get(camera)
         if result is None:
             return None
-        overlay = heatmap_overlay(result.frame.image, result.density, result.count)
-        ok, jpeg = cv2.imencode(".jpg", overlay, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        return jpeg.tobytes() if ok else None
+        return heatmap_jpeg(result.frame.image, result.density, result.count, quality=quality)
 
     def snapshot(self) -> HealthSnapshot:
         """Health, latencies and per-camera figures as of now."""
