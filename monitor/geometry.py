@@ -236,7 +236,7 @@ def floor_area(matrix: np.ndarray, polygon: Points) -> float:
 
 
 def cell_floor_areas(matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """H x W floor area in m2 of each map cell (exact, as ``floor_area``); NaN for cells touching or above the horizon."""
+    """H x W floor area in m2 of each map cell (exact); NaN for cells touching or above the horizon."""
     height, width = int(shape[0]), int(shape[1])
     xs = np.linspace(0.0, 1.0, width + 1)
     ys = np.linspace(0.0, 1.0, height + 1)

@@ -15,6 +15,7 @@ from ..render import heatmap_jpeg
 from ..types import AggregateUpdate, CameraCounters, CameraReading, CameraStatus, DensityResult, EventType, ZoneState
 
 STALLED_AFTER_S = 30.0  # the inference loop turns at least every heartbeat; this long silent is a hang
+SUMMARY_KEYS = ("p50", "p95", "max", "count", "sum")  # of a latency window: what /metrics exports as a summary
 
 
 class Telemetry:
@@ -104,8 +105,8 @@ class Telemetry:
             started, ended = self.alerts_started, self.alerts_ended
         return HealthSnapshot(
             ts=time.time(), healthy=not problems, problems=tuple(problems), engine=str(stats["engine"]),
-            engine_latency_ms={k: latency["infer"][k] for k in ("p50", "p95", "max")},
-            queue_lag_ms={k: latency["queue"][k] for k in ("p50", "p95", "max")},
+            engine_latency_ms={k: latency["infer"][k] for k in SUMMARY_KEYS},
+            queue_lag_ms={k: latency["queue"][k] for k in SUMMARY_KEYS},
             loop_age_s=loop_age, cameras=cameras, zones=zones,
             alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
             warnings=(*camera_warnings(cameras), *reload_warnings(reload)), reload=reload)
