@@ -2,8 +2,8 @@
 
 A real pedestrian video (Debian opencv-doc's vtest.avi) is served over a local RTSP server (or read
 as a file when GStreamer's RTSP server is missing), a private Mosquitto broker starts on a free
-port, the daemon runs as ``crowd-monitor run`` with a demo config,
-and every MQTT message it publishes is printed as it arrives until Ctrl-C.
+port, the daemon runs as ``crowd-monitor run`` with a demo config, and every MQTT message it
+publishes is printed as it arrives until Ctrl-C.
 """
 
 from __future__ import annotations
