@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.devtools.broker import LocalBroker  # noqa: E402
-from monitor.devtools.camera import RtspServer, free_port  # noqa: E402
+from monitor.devtools.camera import RtspServer  # noqa: E402
+from monitor.devtools.net import free_port  # noqa: E402
 
 MALL_FRAMES = ROOT.parent / "shared" / "data" / "mall" / "frames"
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -162,7 +163,7 @@ def soak(args: argparse.Namespace) -> dict:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(30)
             latencies.close()
-            broker.stop()
+            broker.close()
             for camera in cameras:
                 camera.kill()
             log.close()

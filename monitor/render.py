@@ -1,7 +1,7 @@
-"""Heatmap overlay of a density map on its frame, with the count written on it.
+"""Heatmap overlay of a density map on its frame, with the count written on it, and its JPEG.
 
-Used by ``count --heatmap``, the MQTT heatmap publisher and the status page: one function,
-``heatmap_overlay``, so every place draws the same picture.
+Used by ``count --heatmap`` (``heatmap_overlay``), the MQTT heatmap publisher and the status page
+(``heatmap_jpeg``), so every place draws the same picture.
 """
 
 from __future__ import annotations
@@ -69,3 +69,16 @@ def heatmap_overlay(image_bgr: np.ndarray, density: np.ndarray, count: float | N
         count = float(np.nan_to_num(np.asarray(density, dtype=np.float64)).sum())
     _write_count(out, float(count))
     return out
+
+
+def heatmap_jpeg(image_bgr: np.ndarray, density: np.ndarray, count: float | None = None, *,
+                 max_side: int | None = None, quality: int = 80) -> bytes | None:
+    """JPEG bytes of ``heatmap_overlay`` (shrunk to ``max_side`` when given), or None when OpenCV cannot encode it."""
+    picture = heatmap_overlay(image_bgr, density, count)
+    height, width = picture.shape[:2]
+    scale = max_side / max(height, width) if max_side else 1.0
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        picture = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
+    ok, buffer = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return buffer.tobytes() if ok else None

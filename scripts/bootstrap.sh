@@ -41,9 +41,13 @@ fi
 pip="$VENV/bin/python -m pip --disable-pip-version-check -q"
 $pip install --upgrade pip setuptools wheel >/dev/null
 if [ "$mode" = dev ]; then
-  # Pin the CPU build of torch (training, parity tests); an unpinned torch pulls a multi-GB CUDA build.
-  # Elsewhere add: --index-url https://download.pytorch.org/whl/cpu
-  $VENV/bin/python -c "import torch" 2>/dev/null || $pip install "torch==${TORCH_VERSION:-2.13.0}"
+  # torch (training, parity tests): the CPU build, pinned, from PyTorch's CPU index; the default
+  # index's torch is a multi-GB CUDA build. pip's own configuration still applies (`pip config
+  # list`): a machine with a local wheel folder or mirror (find-links, extra-index-url) installs it
+  # from there when the CPU index cannot be reached. TORCH_INDEX_URL names another index.
+  torch_index=${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}
+  $VENV/bin/python -c "import torch" 2>/dev/null \
+    || $pip install "torch==${TORCH_VERSION:-2.13.0}" --index-url "$torch_index"
   $pip install -e ".[dev]"
 else
   $pip install -e ".[cpu]"

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from .geometry import MAX_POLYGON_POINTS
+from ..geometry import MAX_POLYGON_POINTS
 
 # A relative image point [x, y], both in 0..1 (0,0 is the top-left corner).
 RelPoint = Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=2, max_length=2)]
-# A polygon of relative points; geometry (area, self-intersection) is checked in ``geometry``.
+# A polygon of relative points; geometry (area, self-intersection) is checked in ``monitor.geometry``.
 RelPolygon = Annotated[list[RelPoint], Field(min_length=3, max_length=MAX_POLYGON_POINTS)]
 
 Seconds = Annotated[float, Field(ge=0.0)]

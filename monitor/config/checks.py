@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 from engines.errors import file_problem
 
+from ..geometry import CalibrationError, floor_area, homography, polygon_problem
 from ..naming import topic_segment
 from .camera import CalibrationConfig, CameraConfig
 from .errors import Path
-from .geometry import polygon_problem
 from .root import MonitorConfig
 from .zone import AlertLevels
 
@@ -94,8 +94,6 @@ def _cameras(config: MonitorConfig) -> Found:
 
 def _calibration(calibration: CalibrationConfig, camera: CameraConfig, base: Path) -> Found:
     """The four point pairs must give a floor homography, and calibrated zones must lie on the floor."""
-    from ..zones.calibration import CalibrationError, floor_area, homography  # numpy, only when calibrated
-
     try:
         matrix = homography(calibration.image_points, calibration.world_points)
     except CalibrationError as exc:

@@ -96,7 +96,8 @@ def parse_config(text: str, name: str = "<config>", environ: Mapping[str, str] |
     def report(path: Path, message: str) -> None:
         problems.append(Problem(name, line_of(lines, path), path, message))
 
-    data = substitute(_expand_site_shorthand(data, lines), report, environ)
+    _site_shorthand_lines(data, lines)
+    data = substitute(data, report, environ)
     if problems:
         raise ConfigError(problems)
     try:
@@ -113,21 +114,20 @@ def parse_config(text: str, name: str = "<config>", environ: Mapping[str, str] |
     return config
 
 
-def _expand_site_shorthand(data: dict[str, Any], lines: dict[Path, int]) -> dict[str, Any]:
-    """``site_zones: {x: [a.b, c.d]}`` -> ``{x: {zones: [...]}}``, with the lines remapped."""
+def _site_shorthand_lines(data: dict[str, Any], lines: dict[Path, int]) -> None:
+    """Line numbers for ``site_zones: {x: [a.b]}`` under the paths the model reports, ``x.zones.N``.
+
+    ``SiteZoneConfig`` reads the plain list as ``{zones: [...]}``; only the lines are mapped here.
+    """
     sites = data.get("site_zones")
     if not isinstance(sites, dict):
-        return data
-    expanded = {}
+        return
     for site, value in sites.items():
         if isinstance(value, list):
             base = ("site_zones", site)
             lines[(*base, "zones")] = lines.get(base, 1)
             for index in range(len(value)):
                 lines[(*base, "zones", index)] = lines.get((*base, index), lines.get(base, 1))
-            value = {"zones": value}
-        expanded[site] = value
-    return {**data, "site_zones": expanded}
 
 
 def _kind(value: Any) -> str:

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import AfterValidator, Field, model_validator
 from typing_extensions import Annotated
 
+from ..geometry import polygon_problem
 from .base import RelPolygon, Seconds, StrictModel
-from .geometry import polygon_problem
 
 
 def _usable_polygon(points: list[list[float]]) -> list[list[float]]:

@@ -59,8 +59,8 @@ class CameraFleet:
         return changes
 
     def statuses(self) -> list[CameraStatus]:
-        """Current status of every camera."""
-        return [reader.status() for reader in self._readers.values()]
+        """Current status of every camera, with live counters (safe from other threads)."""
+        return [reader.status() for reader in list(self._readers.values())]  # list(): a reload may change the dict
 
     def readers(self) -> dict[str, CameraReader]:
         """The running readers by camera name."""

@@ -4,33 +4,36 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
-
-import cv2
 
 from ..health import CameraHealth, HealthSnapshot
 from ..health.problems import camera_warnings, mqtt_problems, reload_warnings
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
-from ..render import heatmap_overlay
-from ..types import AggregateUpdate, CameraReading, CameraStatus, DensityResult, EventType, ZoneState
+from ..render import heatmap_jpeg
+from ..types import AggregateUpdate, CameraCounters, CameraReading, CameraStatus, DensityResult, EventType, ZoneState
 
 STALLED_AFTER_S = 30.0  # the inference loop turns at least every heartbeat; this long silent is a hang
+SUMMARY_KEYS = ("p50", "p95", "max", "count", "sum")  # of a latency window: what /metrics exports as a summary
 
 
 class Telemetry:
     """Collects the latest state from the main loop; read from the HTTP threads (hence the lock).
 
     The publisher's and the reloader's state is read live at each snapshot (both are thread-safe),
-    so /healthz, /status.json and /metrics show the broker connection as it is now.
+    so /healthz, /status.json and /metrics show the broker connection as it is now; so are the
+    cameras' counters (``live_statuses``): a status reaches the main loop only when the state
+    changes, and the counters it carries stop at that moment.
     """
 
     def __init__(self, worker: InferenceWorker, mqtt_health: Callable[[], dict[str, Any]] = dict,
-                 reload_status: Callable[[], dict[str, Any]] = dict):
+                 reload_status: Callable[[], dict[str, Any]] = dict,
+                 live_statuses: Callable[[], Iterable[CameraStatus]] = tuple):
         self._worker = worker
         self._mqtt_health = mqtt_health
         self._reload_status = reload_status
+        self._live_statuses = live_statuses
         self._lock = threading.Lock()
         self._statuses: dict[str, CameraStatus] = {}
         self._readings: dict[str, CameraReading] = {}
@@ -79,9 +82,7 @@ class Telemetry:
             result = self._results.get(camera)
         if result is None:
             return None
-        overlay = heatmap_overlay(result.frame.image, result.density, result.count)
-        ok, jpeg = cv2.imencode(".jpg", overlay, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        return jpeg.tobytes() if ok else None
+        return heatmap_jpeg(result.frame.image, result.density, result.count, quality=quality)
 
     def snapshot(self) -> HealthSnapshot:
         """Health, latencies and per-camera figures as of now."""
@@ -95,24 +96,25 @@ class Telemetry:
         mqtt, reload = self._mqtt_health(), self._reload_status()
         problems += mqtt_problems(mqtt)
         latency = stats["latency_ms"]
+        live = {status.camera: status.counters for status in self._live_statuses()}
         with self._lock:
-            cameras = tuple(self._camera_health(name, stats["cameras"].get(name, {}))
+            cameras = tuple(self._camera_health(name, stats["cameras"].get(name, {}), live.get(name))
                             for name in sorted(set(self._statuses) | set(stats["cameras"])))
             zones = tuple(ZoneHealth(z.camera, z.zone, z.count, z.density, z.level.value)
                           for z in self._zones.values())
             started, ended = self.alerts_started, self.alerts_ended
         return HealthSnapshot(
             ts=time.time(), healthy=not problems, problems=tuple(problems), engine=str(stats["engine"]),
-            engine_latency_ms={k: latency["infer"][k] for k in ("p50", "p95", "max")},
-            queue_lag_ms={k: latency["queue"][k] for k in ("p50", "p95", "max")},
+            engine_latency_ms={k: latency["infer"][k] for k in SUMMARY_KEYS},
+            queue_lag_ms={k: latency["queue"][k] for k in SUMMARY_KEYS},
             loop_age_s=loop_age, cameras=cameras, zones=zones,
             alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
             warnings=(*camera_warnings(cameras), *reload_warnings(reload)), reload=reload)
 
-    def _camera_health(self, name: str, worker_cam: dict[str, Any]) -> CameraHealth:
+    def _camera_health(self, name: str, worker_cam: dict[str, Any], live: CameraCounters | None) -> CameraHealth:
         status = self._statuses.get(name)
         reading = self._readings.get(name)
-        counters = status.counters if status else None
+        counters = live or (status.counters if status else None)
         lag = worker_cam.get("lag_ms", {}).get("p50") if worker_cam.get("processed") else None
         return CameraHealth(
             name=name, state=status.state.value if status else "reconnecting",

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from .snapshot import HealthSnapshot
 
 PREFIX = "crowd_monitor"
+# Latency windows export as Prometheus summaries: quantiles over the latest samples (max is the
+# 1-quantile), _sum and _count over all of them, as client libraries' summaries do.
+QUANTILES = {"p50": "0.5", "p90": "0.9", "p95": "0.95", "p99": "0.99", "max": "1"}
 
 
 def _escape(value: str) -> str:
@@ -25,16 +28,31 @@ class _Family:
         self.name, self.kind, self.help_text = f"{PREFIX}_{name}", kind, help_text
         self.samples: list[str] = []
 
-    def add(self, value: float | None, **labels: str) -> None:
-        """Add one sample (skipped when ``value`` is None)."""
+    def add(self, value: float | None, suffix: str = "", **labels: str) -> None:
+        """Add one sample (skipped when ``value`` is None); ``suffix`` for a summary's ``_sum``/``_count``."""
         if value is not None:
-            self.samples.append(f"{self.name}{_labels(**labels)} {float(value):.6g}")
+            self.samples.append(f"{self.name}{suffix}{_labels(**labels)} {_number(value)}")
+
+    def add_summary(self, ms: dict[str, float]) -> None:
+        """Quantiles, ``_sum`` and ``_count`` of a latency window given in milliseconds."""
+        for key, quantile in QUANTILES.items():
+            if key in ms:
+                self.add(ms[key] / 1000, quantile=quantile)
+        if "count" in ms and "sum" in ms:
+            self.add(ms["sum"] / 1000, "_sum")
+            self.add(ms["count"], "_count")
 
     def lines(self) -> Iterable[str]:
         """The family in Prometheus text format."""
         yield f"# HELP {self.name} {self.help_text}"
         yield f"# TYPE {self.name} {self.kind}"
         yield from self.samples
+
+
+def _number(value: float) -> str:
+    """Whole numbers exactly (counters), others to 12 significant digits (a long-running _sum keeps its precision)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.12g}"
 
 
 def render_metrics(snap: HealthSnapshot) -> str:
@@ -54,8 +72,8 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "count": _Family("camera_count", "gauge", "Smoothed whole-frame head count"),
         "side": _Family("camera_input_side_pixels", "gauge", "Long side of the frames fed to the model (max_side auto)"),
         "lag": _Family("camera_lag_seconds", "gauge", "Capture to density map, latest frame"),
-        "latency": _Family("engine_latency_seconds", "gauge", "Engine call latency quantiles"),
-        "queue": _Family("queue_lag_seconds", "gauge", "Capture to inference start quantiles"),
+        "latency": _Family("engine_latency_seconds", "summary", "Engine call latency"),
+        "queue": _Family("queue_lag_seconds", "summary", "Capture to inference start"),
         "loop": _Family("inference_loop_age_seconds", "gauge", "Seconds since the inference loop last turned"),
         "zone_count": _Family("zone_count", "gauge", "Smoothed head count per zone"),
         "zone_density": _Family("zone_density", "gauge", "Persons per square metre per zone"),
@@ -87,10 +105,8 @@ def render_metrics(snap: HealthSnapshot) -> str:
         f["count"].add(cam.count, camera=cam.name)
         f["side"].add(cam.input_side["side"] if cam.input_side else None, camera=cam.name)
         f["lag"].add(None if cam.lag_ms is None else cam.lag_ms / 1000, camera=cam.name)
-    for quantile, ms in snap.engine_latency_ms.items():
-        f["latency"].add(ms / 1000, quantile=quantile)
-    for quantile, ms in snap.queue_lag_ms.items():
-        f["queue"].add(ms / 1000, quantile=quantile)
+    f["latency"].add_summary(snap.engine_latency_ms)
+    f["queue"].add_summary(snap.queue_lag_ms)
     f["loop"].add(snap.loop_age_s)
     levels = {"normal": 0, "warning": 1, "critical": 2}
     for zone in snap.zones:

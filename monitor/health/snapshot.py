@@ -46,8 +46,9 @@ class HealthSnapshot:
     healthy: bool
     problems: tuple[str, ...]
     engine: str
-    engine_latency_ms: dict[str, float]  # quantile name -> ms ("p50", "p90", "p99")
-    queue_lag_ms: dict[str, float]
+    # "p50", "p95", "max" (ms) over the latest calls; "count" and "sum" (ms) of all calls since start
+    engine_latency_ms: dict[str, float]
+    queue_lag_ms: dict[str, float]  # the same, capture to inference start
     loop_age_s: float  # seconds since the inference loop last turned
     cameras: tuple[CameraHealth, ...] = ()
     zones: tuple[ZoneHealth, ...] = ()

@@ -6,7 +6,6 @@ from growing across outages: the publisher keeps what must survive (state, outbo
 
 from __future__ import annotations
 
-import random
 import socket
 import ssl
 import threading
@@ -72,25 +71,6 @@ class Session:
                 except OSError:
                     pass
         self.client.loop_stop()
-
-
-class Backoff:
-    """Exponential reconnect delays with jitter, from ``initial_s`` up to ``max_s``."""
-
-    def __init__(self, max_s: float, initial_s: float = 1.0):
-        self.max_s = max_s
-        self.initial_s = min(initial_s, max_s)
-        self._next = self.initial_s
-
-    def next(self) -> float:
-        """The delay before the next attempt (then doubled)."""
-        delay = self._next
-        self._next = min(self._next * 2.0, self.max_s)
-        return delay * random.uniform(0.8, 1.0)
-
-    def reset(self) -> None:
-        """Connected: start from ``initial_s`` again."""
-        self._next = self.initial_s
 
 
 def _tls(client: mqtt.Client, cfg: MqttConfig) -> None:

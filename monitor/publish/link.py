@@ -13,7 +13,9 @@ import time
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from .connection import Backoff, Callbacks, ConnectFailure, Session, open_session
+from ..backoff import Backoff
+from ..config import MqttConfig
+from .connection import Callbacks, ConnectFailure, Session, open_session
 from .core import Context, Core
 from .discovery import status_topic
 from .payloads import ONLINE, STOPPED, encode, stats_body
@@ -59,7 +61,7 @@ class Link:
     def run(self) -> None:
         """Connect, serve, reconnect with backoff, until stop()."""
         core = self.core
-        backoff = Backoff(core.context.mqtt.reconnect_max_s)
+        backoff = broker_backoff(core.context.mqtt)
         while True:
             with core.cond:
                 if core.stopping:
@@ -84,13 +86,13 @@ class Link:
                 log.exception("unexpected error in the MQTT publisher; reconnecting")
                 session.lost = True
             if not session.lost or time.monotonic() - connected_at >= STABLE_S:
-                backoff = Backoff(ctx.mqtt.reconnect_max_s)  # a broker restart: reconnect at once
+                backoff = broker_backoff(ctx.mqtt)  # a broker restart: reconnect at once
                 self.early_drops = 0
                 continue
             # Dropped right after connecting (e.g. two daemons with one client id): no ping-pong storm.
             self._dropped_early(session, ctx, time.monotonic() - connected_at)
             with core.cond:
-                core.cond.wait_for(lambda: core.stopping or core.restart, timeout=backoff.next())
+                core.cond.wait_for(lambda: core.stopping or core.restart, timeout=backoff.next_delay())
         self._final()
 
     def _dropped_early(self, session: Session, ctx: Context, lasted: float) -> None:
@@ -132,10 +134,10 @@ class Link:
             self.try_v311 = True
             return 0.0
         if failure.kind == "auth":
-            return backoff.max_s  # no retry storm: wrong credentials wait the longest delay
+            return backoff.maximum  # no retry storm: wrong credentials wait the longest delay
         level = logging.WARNING if str(failure) != self.last_logged else logging.DEBUG
         self.last_logged = str(failure)
-        delay = backoff.next()
+        delay = backoff.next_delay()
         log.log(level, "%s; retrying in %.1f s", failure, delay)
         return delay
 
@@ -281,3 +283,9 @@ class Link:
         if left:
             log.warning("stopped with %d alert event(s) never delivered to the MQTT broker", left)
 
+
+
+def broker_backoff(mqtt: MqttConfig) -> Backoff:
+    """Reconnect delays for the broker: 1 s doubling up to ``mqtt.reconnect_max_s``, jittered 20% down."""
+    cap = mqtt.reconnect_max_s
+    return Backoff(min(1.0, cap), cap, jitter=0.2)

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..config import MonitorConfig
+from ..errors import UserError
 from ..types import AlertEvent, CameraReading, CameraStatus, ZoneState
 from .core import Context, Core
-from .heatmap import encode_heatmap
 from .link import Link
 from .outbox import Outgoing
 from .payloads import alert_level, encode, event_body, reading_body, zone_body
@@ -138,8 +138,12 @@ class Publisher:
             with self._core.cond:
                 self._core.counters.heatmaps_skipped += 1
             return False
+        from ..render import heatmap_jpeg  # OpenCV: only once a heatmap is due
+
         cfg = self._core.context.mqtt.heatmap
-        jpeg = encode_heatmap(image_bgr, density, count, max_side=cfg.max_side, quality=cfg.quality)
+        jpeg = heatmap_jpeg(image_bgr, density, count, max_side=cfg.max_side, quality=cfg.quality)
+        if jpeg is None:
+            raise UserError("could not encode the heatmap as JPEG")
         return self.publish_heatmap(camera, jpeg)
 
     def health(self) -> dict[str, Any]:

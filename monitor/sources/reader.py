@@ -9,9 +9,9 @@ from typing import Callable
 
 import av
 
+from ..backoff import Backoff
 from ..config.camera import CameraConfig
 from ..types import CameraState, CameraStatus, Frame
-from .backoff import Backoff
 from .kinds import OpenSpec, SourceKind, open_spec
 from .picture import PictureWatch
 from .redact import redact_url

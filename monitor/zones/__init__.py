@@ -6,14 +6,11 @@ The daemon feeds an ``Aggregator`` with density results and camera statuses and 
 
 from .aggregator import Aggregator
 from .alarm import AlertMachine, Measurement
-from .calibration import CalibrationError, cell_floor_areas, floor_area, homography
-from .coverage import polygon_coverage, union_coverage
 from .masks import CameraMasks, MaskCache, build_masks
 from .rules import AlertRule, LevelRule, resolve_rule
 from .smoothing import WindowSmoother
 
 __all__ = [
-    "Aggregator", "AlertMachine", "AlertRule", "CalibrationError", "CameraMasks", "LevelRule", "MaskCache",
-    "Measurement", "WindowSmoother", "build_masks", "cell_floor_areas", "floor_area", "homography",
-    "polygon_coverage", "resolve_rule", "union_coverage",
+    "Aggregator", "AlertMachine", "AlertRule", "CameraMasks", "LevelRule", "MaskCache", "Measurement",
+    "WindowSmoother", "build_masks", "resolve_rule",
 ]

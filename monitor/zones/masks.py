@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import CameraConfig
-from .calibration import CalibrationError, cell_floor_areas, floor_area, homography
-from .coverage import polygon_coverage, union_coverage
+from ..geometry import (CalibrationError, cell_floor_areas, floor_area, homography, polygon_coverage,
+                        union_coverage)
 
 log = logging.getLogger(__name__)
 

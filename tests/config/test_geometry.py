@@ -8,7 +8,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config.geometry import MAX_POLYGON_POINTS, polygon_problem, self_intersection
+from monitor.geometry import MAX_POLYGON_POINTS, polygon_problem, self_intersection
 
 
 def _orientation(a, b, c) -> float:

@@ -21,7 +21,8 @@ from monitor.health.snapshot import ZoneHealth
 def snapshot(healthy: bool = True) -> HealthSnapshot:
     return HealthSnapshot(
         ts=1.0, healthy=healthy, problems=() if healthy else ("inference loop stalled for 75 s",),
-        engine="openvino-bf16", engine_latency_ms={"p50": 500.0, "p90": 650.0}, queue_lag_ms={"p50": 20.0},
+        engine="openvino-bf16", engine_latency_ms={"p50": 500.0, "p95": 650.0, "max": 700.0, "count": 1234567, "sum": 617283.5},
+        queue_lag_ms={"p50": 20.0},
         loop_age_s=0.2,
         cameras=(CameraHealth("entrance", "online", "", fps=1.9, count=12.5, frames=100, drops=3, reconnects=1),
                  CameraHealth('we"ird', "offline", "connection refused")),
@@ -67,7 +68,12 @@ def test_metrics_are_valid_prometheus_text(server):
     assert 'crowd_monitor_camera_fps{camera="entrance"} 1.9' in text
     assert 'crowd_monitor_camera_dropped_frames_total{camera="entrance"} 3' in text
     assert 'crowd_monitor_camera_online{camera="we\\"ird"} 0' in text
-    assert 'crowd_monitor_engine_latency_seconds{quantile="p50"} 0.5' in text
+    assert "# TYPE crowd_monitor_engine_latency_seconds summary" in text
+    assert 'crowd_monitor_engine_latency_seconds{quantile="0.5"} 0.5' in text
+    assert 'crowd_monitor_engine_latency_seconds{quantile="0.95"} 0.65' in text
+    assert 'crowd_monitor_engine_latency_seconds{quantile="1"} 0.7' in text  # the window's max
+    assert "crowd_monitor_engine_latency_seconds_sum 617.2835\n" in text  # all calls, full precision
+    assert "crowd_monitor_engine_latency_seconds_count 1234567\n" in text
     assert 'crowd_monitor_zone_alert_level{camera="entrance",zone="gate"} 1' in text
     assert "crowd_monitor_mqtt_dropped_events_total 4" in text
 

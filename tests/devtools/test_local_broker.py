@@ -1,14 +1,15 @@
-"""The demo's broker: Mosquitto when installed, else the embedded one; both carry real MQTT traffic."""
+"""The demo's broker: a private Mosquitto that carries real MQTT traffic, or one clear line saying how to install it."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from monitor.devtools.broker import LocalBroker
+from monitor.devtools import broker as broker_module
+from monitor.devtools.broker import LocalBroker, mosquitto_path
+from monitor.errors import UserError
 
 
 def roundtrip(port: int) -> bytes:
@@ -26,13 +27,17 @@ def roundtrip(port: int) -> bytes:
     return received[0] if received else b""
 
 
-@pytest.mark.parametrize("prefer_mosquitto", [True, False], ids=["mosquitto", "embedded"])
-def test_local_broker_carries_messages(prefer_mosquitto):
-    if prefer_mosquitto and shutil.which("mosquitto") is None:
+def test_local_broker_carries_messages_and_cleans_up():
+    if mosquitto_path() is None:
         pytest.skip("mosquitto not installed")
-    broker = LocalBroker(prefer_mosquitto=prefer_mosquitto).start()
-    try:
-        assert broker.kind == ("mosquitto" if prefer_mosquitto else "embedded")
+    with LocalBroker() as broker:
+        folder = broker.workdir
         assert roundtrip(broker.port) == b"hello"
-    finally:
-        broker.stop()
+    assert not broker.running and not folder.exists()
+
+
+def test_without_mosquitto_the_demo_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(broker_module, "mosquitto_path", lambda: None)
+    with pytest.raises(UserError, match=r"^the MQTT broker Mosquitto is not installed; "
+                                        r"install it with: sudo apt-get install mosquitto$"):
+        LocalBroker(tmp_path).start()

@@ -1,10 +1,11 @@
-"""The heatmap overlay: shape, colour where dense, image untouched where empty, count written."""
+"""The heatmap overlay: shape, colour where dense, image untouched where empty, count written; its JPEG."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from monitor.render import heatmap_overlay
+from monitor.render import heatmap_jpeg, heatmap_overlay
 
 
 def _grey_image(height: int = 96, width: int = 128) -> np.ndarray:
@@ -49,3 +50,11 @@ def test_count_text_changes_the_corner_and_grey_input_is_accepted():
     assert with_text.shape == (96, 128, 3)
     corner = with_text[:20, :60].astype(int)
     assert (corner > 200).any() and (corner < 30).any()  # white text on a dark box
+
+
+def test_jpeg_is_the_overlay_full_size_or_shrunk_to_max_side():
+    image, density = _grey_image(96, 128), np.zeros((12, 16), np.float32)
+    full = cv2.imdecode(np.frombuffer(heatmap_jpeg(image, density, 3.0), np.uint8), cv2.IMREAD_COLOR)
+    assert full.shape == (96, 128, 3)
+    small = heatmap_jpeg(image, density, 3.0, max_side=64, quality=50)
+    assert cv2.imdecode(np.frombuffer(small, np.uint8), cv2.IMREAD_COLOR).shape == (48, 64, 3)

@@ -95,3 +95,8 @@ def full_update(config: MonitorConfig, level: Level = Level.NORMAL, count: float
     zones = [zone(cam, z, count, level) for cam, c in config.cameras.items() for z in c.zones]
     zones += [zone("site", s, count * 2, level, area=40.0) for s in config.site_zones]
     return Update(readings=readings, zones=tuple(zones), events=())
+
+
+def is_jpeg(data: bytes) -> bool:
+    """True when ``data`` starts and ends like a JPEG file (SOI ... EOI markers)."""
+    return len(data) > 4 and data.startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9")

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from monitor.config import MonitorConfig
 from monitor.errors import UserError
 from monitor.publish import load_schema, schema_for, schema_names
-from monitor.publish.connection import Backoff
 from monitor.publish.discovery import discovery_configs
+from monitor.publish.link import broker_backoff
 from monitor.publish.outbox import Outbox, Outgoing
 from monitor.publish.payloads import alert_level, event_body, reading_body, stats_body, zone_body
 from monitor.publish.state import Retained, RetainedState
@@ -164,12 +164,13 @@ def test_plan_lists_the_retained_topics_of_a_config():
     assert plan.has_zone("site", "all") and not plan.has_zone("entrance", "all")
 
 
-def test_backoff_grows_to_its_maximum_and_resets():
-    backoff = Backoff(max_s=8.0)
-    delays = [backoff.next() for _ in range(6)]
+def test_broker_backoff_grows_to_reconnect_max_s_and_resets():
+    backoff = broker_backoff(make_config(reconnect_max_s=8.0).mqtt)
+    delays = [backoff.next_delay() for _ in range(6)]
     assert 0.8 <= delays[0] <= 1.0 and all(6.4 <= d <= 8.0 for d in delays[3:])
     backoff.reset()
-    assert backoff.next() <= 1.0
+    assert backoff.next_delay() <= 1.0
+    assert broker_backoff(make_config(reconnect_max_s=0.5).mqtt).next_delay() <= 0.5
 
 
 def test_state_expiry_must_outlive_the_heartbeat():

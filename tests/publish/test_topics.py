@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 
 from monitor.publish import Publisher, load_schema, schema_for, schema_names
-from monitor.publish.heatmap import is_jpeg
 from monitor.types import EventType, Level
 
-from .helpers import Update, event, full_update, make_config, started, status, zone
+from .helpers import Update, event, full_update, is_jpeg, make_config, started, status, zone
 
 ROOT = Path(__file__).resolve().parents[2]
 # schema -> (QoS, retained) of the topic table in the conventions

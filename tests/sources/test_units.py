@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from monitor.sources import Backoff, SourceKind, classify, redact_text, redact_url
+from monitor.backoff import Backoff
+from monitor.sources import SourceKind, classify, redact_text, redact_url
 from monitor.sources.kinds import open_spec
 from monitor.sources.sampler import DecodePlanner, Sampler
 

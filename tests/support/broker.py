@@ -16,10 +16,7 @@ test CA, server and client certificates, and a second, unrelated CA), ``mqtt_rec
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,30 +24,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from monitor.devtools.broker import INSTALL_HINT, LocalBroker, mosquitto_path
+from monitor.devtools.net import HOST, free_port
+
 if TYPE_CHECKING:
     from .recorder import Recorder
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_listening(port: int, timeout: float = 10.0) -> None:
-    """Return once ``port`` accepts TCP connections; raise after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {HOST}:{port} after {timeout} s")
+__all__ = ["HOST", "MosquittoBroker", "TLSFiles", "free_port", "make_tls_files"]
 
 
 @dataclass(frozen=True)
@@ -98,24 +78,19 @@ def make_tls_files(folder: Path) -> TLSFiles:
     return TLSFiles(ca[1], server[1], server[0], client[1], client[0], other[1])
 
 
-class MosquittoBroker:
-    """One private mosquitto process; ``restart()`` keeps its port, sessions and retained messages."""
+class MosquittoBroker(LocalBroker):
+    """The package's private mosquitto with test options; ``restart()`` keeps its port, sessions and retained messages."""
 
     def __init__(self, workdir: Path, *, users: dict[str, str] | None = None, tls: TLSFiles | None = None,
                  require_certificate: bool = False, persistence: bool = True, queue_qos0: bool = False,
                  acl: str | None = None):
-        self.workdir = workdir
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.host = HOST
-        self.port = free_port()
+        super().__init__(workdir)
         self.users = users
         self.tls = tls
         self.acl = acl  # the text of an acl_file (e.g. "topic read #": clients may not publish at all)
-        self.log_file = workdir / "mosquitto.log"
-        self._proc: subprocess.Popen | None = None
-        self._write_config(require_certificate, persistence, queue_qos0)
+        self._lines = self._options(require_certificate, persistence, queue_qos0)
 
-    def _write_config(self, require_certificate: bool, persistence: bool, queue_qos0: bool) -> None:
+    def _options(self, require_certificate: bool, persistence: bool, queue_qos0: bool) -> list[str]:
         lines = [f"listener {self.port} {HOST}", "user root", f"log_dest file {self.log_file}",
                  "log_type all", "connection_messages true", "log_timestamp_format %H:%M:%S",
                  f"persistence {'true' if persistence else 'false'}", f"persistence_location {self.workdir}/",
@@ -137,60 +112,16 @@ class MosquittoBroker:
             lines += [f"cafile {self.tls.ca_file}", f"certfile {self.tls.server_cert}",
                       f"keyfile {self.tls.server_key}",
                       f"require_certificate {'true' if require_certificate else 'false'}"]
-        self.config_file = self.workdir / "mosquitto.conf"
-        self.config_file.write_text("\n".join(lines) + "\n")
+        return lines
 
-    def start(self) -> "MosquittoBroker":
-        """Start the broker and wait until it accepts connections."""
-        if self._proc is not None and self._proc.poll() is None:
-            return self
-        self._proc = subprocess.Popen([MOSQUITTO, "-c", str(self.config_file)], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)
-        try:
-            wait_listening(self.port)
-        except TimeoutError:
-            self.kill()
-            raise RuntimeError(f"mosquitto did not start:\n{self.log()}") from None
-        return self
-
-    def stop(self) -> None:
-        """Graceful shutdown (SIGTERM): persistence is written, clients see the connection close."""
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._close_pipes()
-
-    def kill(self) -> None:
-        """Abrupt end (SIGKILL)."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-        self._close_pipes()
-
-    def _close_pipes(self) -> None:
-        if self._proc is not None and self._proc.stderr is not None:
-            self._proc.stderr.close()
-        self._proc = None
+    def config_lines(self) -> list[str]:
+        """The test options' mosquitto.conf: full logging, persistence, users, ACL, TLS as asked."""
+        return self._lines
 
     def restart(self) -> None:
         """Stop, then start again on the same port."""
         self.stop()
         self.start()
-
-    @property
-    def running(self) -> bool:
-        """True while the process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    def log(self) -> str:
-        """The broker's log so far."""
-        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
     def connection_attempts(self) -> int:
         """MQTT connection requests the broker answered (CONNACKs: accepted or refused).
@@ -199,9 +130,6 @@ class MosquittoBroker:
         log with a little delay: read it a moment after the attempts.
         """
         return self.log().count("Sending CONNACK")
-
-    def __enter__(self) -> "MosquittoBroker":
-        return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
@@ -218,8 +146,8 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
 @pytest.fixture
 def mosquitto_factory(tmp_path: Path) -> Iterator[Callable[..., MosquittoBroker]]:
     """Start brokers with options (``users=``, ``tls=``, ``queue_qos0=`` ...); all killed at teardown."""
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
+    if mosquitto_path() is None:
+        pytest.skip(f"mosquitto is not installed ({INSTALL_HINT})")
     brokers: list[MosquittoBroker] = []
 
     def start(**options: object) -> MosquittoBroker:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from monitor.devtools import camera
-from monitor.devtools.camera import free_port, gst_available
+from monitor.devtools.camera import gst_available
+from monitor.devtools.net import free_port
 
 from .data import MALL
 

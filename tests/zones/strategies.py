@@ -7,7 +7,7 @@ import math
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from monitor.config.geometry import polygon_problem
+from monitor.geometry import polygon_problem
 
 
 @st.composite

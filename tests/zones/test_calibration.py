@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.config import ConfigError, parse_config
-from monitor.zones import CalibrationError, cell_floor_areas, floor_area, homography
-from monitor.zones.calibration import to_floor
+from monitor.geometry import CalibrationError, cell_floor_areas, floor_area, homography, to_floor
 
 IMAGE = [[0.20, 0.40], [0.80, 0.40], [0.95, 0.95], [0.05, 0.95]]  # a floor rectangle seen in perspective
 WORLD = [[0, 20], [12, 20], [12, 0], [0, 0]]  # 12 m wide, 20 m deep

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config.geometry import polygon_area
-from monitor.zones import polygon_coverage, union_coverage
+from monitor.geometry import polygon_area, polygon_coverage, union_coverage
 
 from .strategies import clip_half_plane, map_shapes, star_polygons
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from monitor.config import CameraConfig
-from monitor.zones import MaskCache, build_masks, floor_area, homography
+from monitor.geometry import floor_area, homography
+from monitor.zones import MaskCache, build_masks
 
 LEFT = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 RIGHT = [[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]]

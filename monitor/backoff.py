@@ -1,4 +1,4 @@
-"""Capped exponential backoff with jitter between reconnect attempts."""
+"""Capped exponential backoff with jitter between reconnect attempts (cameras and the MQTT broker)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ class Backoff:
         """Seconds to wait before the next attempt; grows until the cap."""
         base = min(self.maximum, self.initial * (2.0 ** min(self._attempt, 30)))
         self._attempt += 1
-        # "Full jitter" downwards only: the cap stays a cap, and cameras that failed together
-        # (a switch reboot) spread their reconnects instead of stampeding the NVR.
+        # Jitter downwards only: the cap stays a cap, and clients that failed together (a switch
+        # reboot, a broker restart) spread their reconnects instead of stampeding the server.
         return base * (1.0 - self.jitter * self._rng.random())
 
     def reset(self) -> None:
