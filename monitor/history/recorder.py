@@ -145,6 +145,9 @@ class HistoryRecorder:
         log.info("history in %s", self.path)
         try:
             self._write_loop(conn)
+        except Exception as exc:  # a bug: say so once, stop taking records (the daemon runs on)
+            self.error = f"history writer failed: {type(exc).__name__}: {exc}"
+            log.error("%s; running without history", self.error, exc_info=True)
         finally:
             conn.close()
 

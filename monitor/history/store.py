@@ -95,7 +95,9 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     text = str(exc) or type(exc).__name__
-    return "not a database file" if "file is not a database" in text else text
+    if "file is not a database" in text:
+        return "not a database file (move it away to start a new one)"
+    return text
 
 
 def apply_retention(conn: sqlite3.Connection, minute_days: int, hourly_days: int, now: float | None = None) -> int:
