@@ -19,7 +19,8 @@ import numpy as np
 from monitor.config.history import HistoryConfig
 from monitor.history import HistoryRecorder
 from monitor.history.store import connect_writer, used_bytes
-from monitor.types import AggregateUpdate, CameraState, CameraStatus, DensityResult, Frame, Level, StageTimings, ZoneState
+from monitor.types import (AggregateUpdate, CameraState, CameraStatus, DensityResult, Frame, Level, StageTimings,
+                           ZoneState)
 
 FPS = 2.0
 
