@@ -4,6 +4,7 @@ from .alerts import AlertsConfig, SmoothingConfig
 from .camera import CalibrationConfig, CameraConfig
 from .errors import ConfigError, Problem
 from .health import HealthConfig
+from .history import HistoryConfig
 from .loader import load_config, parse_config
 from .model import ModelConfig
 from .mqtt import HeatmapConfig, MqttConfig, TLSConfig
@@ -12,7 +13,7 @@ from .site import SiteZoneConfig
 from .zone import Threshold, ZoneConfig
 
 __all__ = [
-    "AlertsConfig", "CalibrationConfig", "CameraConfig", "ConfigError", "HealthConfig", "HeatmapConfig",
+    "AlertsConfig", "CalibrationConfig", "CameraConfig", "ConfigError", "HealthConfig", "HeatmapConfig", "HistoryConfig",
     "ModelConfig", "MonitorConfig", "MqttConfig", "Problem", "SiteZoneConfig", "SmoothingConfig",
     "TLSConfig", "Threshold", "ZoneConfig", "load_config", "parse_config",
 ]

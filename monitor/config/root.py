@@ -10,6 +10,7 @@ from .alerts import AlertsConfig
 from .base import StrictModel
 from .camera import CameraConfig
 from .health import HealthConfig
+from .history import HistoryConfig
 from .model import ModelConfig
 from .mqtt import MqttConfig
 from .site import SiteZoneConfig
@@ -22,7 +23,9 @@ class MonitorConfig(StrictModel):
     model: ModelConfig = ModelConfig()
     alerts: AlertsConfig = AlertsConfig()
     health: HealthConfig = HealthConfig()
+    history: HistoryConfig = HistoryConfig()
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    state_dir: str | None = None  # calibration snapshots, models; None: $STATE_DIRECTORY or ~/.local/state/crowd-monitor
+    # Calibration snapshots, models, history; None: $STATE_DIRECTORY or ~/.local/state/crowd-monitor.
+    state_dir: str | None = None
     cameras: dict[str, CameraConfig] = Field(min_length=1)
     site_zones: dict[str, SiteZoneConfig] = {}

@@ -17,9 +17,12 @@ from pathlib import Path
 from ..config import MonitorConfig
 from ..errors import UserError
 from ..health import HealthServer
+from ..history import HistoryRecorder
+from ..history.api import HistoryApi
 from ..pipeline import InferenceWorker
 from ..publish import Publisher
 from ..sdnotify import SystemdNotifier
+from ..statedir import state_dir
 from ..types import CameraStatus, DensityResult
 from ..zones import Aggregator
 from .fleet import CameraFleet
@@ -96,6 +99,7 @@ class Daemon:
         self.reloader = Reloader(self.config_path)
         self.fleet = CameraFleet(self.worker, self._enqueue)
         self.telemetry = Telemetry(self.worker, self.publisher.health, self.reloader.status, self.fleet.statuses)
+        self.history = self._start_history()
         self.health = self._start_health()
         self.publisher.start()
         self.worker.start()
@@ -115,11 +119,28 @@ class Daemon:
         if not cfg.enabled:
             return None
         try:
-            server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg)
+            server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg,
+                                  api=self._history_api())
         except OSError as exc:
             raise UserError(f"health endpoint cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
         server.start()
         return server
+
+    def _start_history(self) -> HistoryRecorder | None:
+        """The history writer (it opens its file in its own thread: a slow disk never delays the start)."""
+        cfg = self.config.history
+        if not cfg.enabled:
+            return None
+        path = Path(cfg.path).expanduser() if cfg.path else state_dir(self.config.state_dir) / "history.sqlite3"
+        recorder = HistoryRecorder(cfg, path)
+        recorder.start()
+        return recorder
+
+    def _history_api(self) -> HistoryApi | None:
+        history = self.history
+        if history is None:
+            return None
+        return HistoryApi(history.path, lambda: self.config, history.status, history.config.bucket_s).handle
 
     def _loop(self) -> None:
         next_tick = next_stats = next_watchdog = time.monotonic()
@@ -160,12 +181,16 @@ class Daemon:
     def _handle(self, item: DensityResult | CameraStatus) -> None:
         if isinstance(item, CameraStatus):
             self.telemetry.record_status(item)
+            if self.history is not None:
+                self.history.record_status(item)
             self.publisher.publish_status(item)
             self._publish(self.aggregator.on_status(item))
             return
         if item.camera not in self.config.cameras:
             return  # a late result of a camera removed by a reload
         self.telemetry.record_result(item)
+        if self.history is not None:
+            self.history.record_result(item)
         self._publish(self.aggregator.on_result(item))
         if self.publisher.wants_heatmap(item.camera):
             self.publisher.publish_heatmap_image(item.camera, item.frame.image, item.density, item.count)
@@ -174,6 +199,8 @@ class Daemon:
         if update.readings or update.zones or update.events:
             self.telemetry.record_update(update)
             self.publisher.publish_update(update)
+            if self.history is not None:
+                self.history.record_update(update)
         for event in update.events:
             log.warning("alert %s %s/%s: %s (%s %.1f, threshold %s)", event.type.value, event.camera, event.zone,
                         event.level.value, event.metric,
@@ -213,6 +240,8 @@ class Daemon:
             log.warning("model settings changed: they take effect at the next restart")
         if new.health != self.config.health:
             log.warning("health endpoint settings changed: they take effect at the next restart")
+        if new.history != self.config.history or new.state_dir != self.config.state_dir:
+            log.warning("history settings changed: they take effect at the next restart")
         try:
             self.publisher.reload(new)
         except UserError as exc:
@@ -241,6 +270,8 @@ class Daemon:
             except queue.Empty:
                 break
         self.publisher.stop(clean=True, timeout=5.0)
+        if self.history is not None:
+            self.history.stop(timeout=10.0)
         if self.health is not None:
             self.health.stop()
         self.engine.close()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from typing import Any
 from urllib.parse import unquote
 
 from .metrics import render_metrics
@@ -54,12 +55,15 @@ class _BoundedServer(ThreadingHTTPServer):
 
 
 class HealthServer:
-    """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg`` and ``/`` (status page)."""
+    """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg``, ``/`` (status page)
+    and, given ``api`` (path, query string) -> Response, the read-only ``/api/`` endpoints."""
 
     def __init__(self, host: str, port: int, snapshot: Callable[[], HealthSnapshot],
-                 heatmap: Callable[[str], bytes | None], idle_timeout_s: float = IDLE_TIMEOUT_S):
+                 heatmap: Callable[[str], bytes | None], idle_timeout_s: float = IDLE_TIMEOUT_S,
+                 api: Callable[[str, str], Any] | None = None):
         handler = type("Handler", (_Handler,), {"snapshot": staticmethod(snapshot),
                                                 "heatmap": staticmethod(heatmap),
+                                                "api": staticmethod(api) if api else None,
                                                 "timeout": idle_timeout_s})
         self._server = _BoundedServer((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
@@ -85,13 +89,16 @@ class HealthServer:
 class _Handler(BaseHTTPRequestHandler):
     snapshot: Callable[[], HealthSnapshot]
     heatmap: Callable[[str], bytes | None]
+    api: Callable[[str, str], Any] | None
     server_version = "crowd-monitor"
     timeout: float  # each connection's socket timeout (StreamRequestHandler applies it): idle clients go
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        """Serve /healthz, /metrics, the status page and heatmaps."""
-        path = self.path.split("?", 1)[0]
-        if path == "/healthz":
+        """Serve /healthz, /metrics, the status page, heatmaps and the /api/ endpoints."""
+        path, _, query = self.path.partition("?")
+        if path.startswith("/api/"):
+            self._send_api(path, query)
+        elif path == "/healthz":
             snap = self.snapshot()
             body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems),
                     "warnings": list(snap.warnings)}
@@ -114,11 +121,35 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
 
-    def _send(self, code: int, content_type: str, body: bytes) -> None:
+    def _send_api(self, path: str, query: str) -> None:
+        """An /api/ answer; a streamed body (CSV export) goes out in chunks, then the connection closes."""
+        if self.api is None:
+            self._send(HTTPStatus.NOT_FOUND, "application/json", b'{"error": "history is disabled"}')
+            return
+        answer = self.api(path, query)
+        if isinstance(answer.body, bytes):
+            self._send(answer.code, answer.content_type, answer.body, answer.filename)
+            return
+        self.send_response(answer.code)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Disposition", f'attachment; filename="{answer.filename}"')
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")  # no length known: the end of the body is the end of the stream
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for chunk in answer.body:
+                self.wfile.write(chunk)
+        finally:
+            answer.body.close()  # the generator closes its database connection
+
+    def _send(self, code: int, content_type: str, body: bytes, filename: str | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if filename:
+            self.send_header("Content-Disposition", f'attachment; filename="{filename}"')
         self.end_headers()
         self.wfile.write(body)
 
