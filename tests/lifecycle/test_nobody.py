@@ -58,8 +58,8 @@ def test_pictures_without_a_scene_read_as_nobody(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 12, still open: the base model reads an empty street as about "
-                                       "20 people at full size and 10 at 3/4; needs an adapter or background suppression")
+@pytest.mark.xfail(strict=True, reason="issue 12, still open: the base model reads an empty street as about 3 "
+                                       "people at the size auto picks (22 at full size); needs an adapter or background suppression")
 def test_an_empty_real_scene_reads_as_nobody(tmp_path, capsys):
     rows = count_json(write_pictures(tmp_path, ["empty-street"]), capsys)
     row = rows["empty-street.png"]
