@@ -45,9 +45,9 @@ def source_images(n: int) -> list[np.ndarray]:
         path = MALL_FRAMES / f"seq_{i + 1:06d}.jpg"
         image = cv2.imread(str(path)) if path.exists() else None
         if image is None:
-            image = np.full((480, 640, 3), 90, np.uint8)
+            # a gradient with a moving disc: a uniform frame would be reported blind, not counted
+            image = np.repeat(np.linspace(40, 200, 640, dtype=np.uint8)[None, :, None], 480, 0).repeat(3, 2)
             cv2.circle(image, (40 + (i * 7) % 560, 240), 30, (0, 180, 255), -1)
-            cv2.randn(image, (90, 90, 90), (20, 20, 20)) if i == 0 else None
         images.append(image)
     return images
 

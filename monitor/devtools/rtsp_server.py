@@ -26,7 +26,9 @@ def source_pipeline(args: argparse.Namespace) -> str:
     if args.file:
         return (f"filesrc location={args.file} ! decodebin ! videoconvert ! videorate"
                 f" ! video/x-raw,framerate={args.fps}/1 ! identity sync=true")
-    return "videotestsrc is-live=true pattern=ball"
+    # Colour bars scrolling sideways: a picture with structure that changes every frame (a black
+    # ball pattern would be reported blind: uniform, and a still one frozen).
+    return "videotestsrc is-live=true pattern=smpte horizontal-speed=4"
 
 
 def launch_line(args: argparse.Namespace) -> str:
