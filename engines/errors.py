@@ -51,3 +51,7 @@ def decode_utf8(raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise NotUtf8(line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+
+
+class EngineUnreachable(EngineError):
+    """A model server that is slow or gone: a reading gap to report and retry with backoff, not a fault."""

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("calibrate", "snapshots of a camera -> with their counts, the best settings written back"),
     "train": ("train", "full CSRNet training (GPU)"),
     "export": ("export", "compile a deployable engine (ONNX, OpenVINO, TensorRT)"),
+    "serve": ("serve", "serve the model to other machines over Triton (HTTP/gRPC, dynamic batching)"),
     "bench": ("bench", "throughput and latency per backend, JSON out"),
     "demo": ("demo", "the whole chain on this machine, no camera or broker needed"),
     "weights": ("weights", "locate and verify the default CSRNet weights"),

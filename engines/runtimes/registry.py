@@ -112,6 +112,8 @@ def choose_backend(requested: str, fmt: str) -> tuple[BackendSpec, str]:
     """The backend to use and why (``auto``: TensorRT on an NVIDIA GPU, else OpenVINO, ONNX Runtime, torch)."""
     if requested != "auto":
         return require_backend(requested, fmt), "requested"
+    if fmt in BACKENDS and BACKENDS[fmt].auto_rank is None:  # e.g. a served model: only its own backend runs it
+        return require_backend(fmt, fmt), f"the {fmt} backend runs {fmt} models"
     skipped = []
     for name in AUTO_ORDER:
         spec = BACKENDS[name]

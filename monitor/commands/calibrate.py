@@ -61,7 +61,7 @@ def _calibrate(args: argparse.Namespace, config, folder) -> int:
     from ..calibration.yamledit import set_values, write_checked
 
     model = config.model
-    engine = engines.open_engine(model.weights, model.backend, model.precision, threads=model.threads,
+    engine = engines.open_engine(model.engine_model(), model.backend, model.precision, threads=model.threads,
                                  cache_dir=model.cache_dir)
     print(f"measuring {args.camera} on the counted snapshots in {folder} (model {model.weights}):")
     try:

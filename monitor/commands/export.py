@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from engines.export import FORMATS
 
     parser.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
-    parser.add_argument("--out", help="output file (default: the engine cache, printed at the end)")
+    parser.add_argument("--out", help="output file, or folder for --format triton (default: the engine cache)")
     parser.add_argument("--half", action="store_true", help="fp16 (TensorRT); fp16 weight storage (OpenVINO)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), help="OpenVINO run-time precision hint")
     parser.add_argument("--int8", action="store_true", help="INT8 by post-training quantization (needs --calib)")
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dynamic", action="store_true", help="dynamic batch, height and width")
     parser.add_argument("--size", type=size_argument, default=(960, 544), help="static input WxH (default 960x544)")
     parser.add_argument("--batch", type=int, default=1, help="static batch size (default 1)")
-    parser.add_argument("--max-batch", type=int, default=4, help="TensorRT profile: largest batch (--dynamic)")
+    parser.add_argument("--max-batch", type=int, default=4, help="TensorRT profile (--dynamic) or Triton max_batch_size: largest batch")
     add_max_side_argument(parser, default=960, help="TensorRT profile / calibration size (--dynamic)")
     parser.add_argument("--cache-dir", help="engine cache (default $CACHE_DIRECTORY or ~/.cache/crowd-monitor)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engines.runtimes.registry import BACKEND_CHOICES, PRECISIONS
 
@@ -26,3 +26,28 @@ class ModelConfig(StrictModel):
     batch_size: int = Field(default=4, ge=1, le=64)  # frames from several cameras per engine call
     threads: int | None = Field(default=None, ge=1, le=512)  # CPU threads; None: all cores
     cache_dir: str | None = None  # compiled engines; None: $CACHE_DIRECTORY or ~/.cache/crowd-monitor
+    # A model on a Triton / KServe v2 server instead of a local engine (backend remote, or auto with url).
+    url: str | None = Field(default=None, pattern=r"^(grpc|grpcs|http|https)://[^/?]+/?$")  # grpcs/https: TLS
+    remote_model: str = Field(default="csrnet", pattern=r"^[A-Za-z0-9_.-]+$")  # the model's name on the server
+    remote_version: str = Field(default="", pattern=r"^[0-9]*$")  # "": the server's latest
+    timeout_s: PositiveSeconds = 10.0  # longer than this: the call is a reading gap, retried with backoff
+    tls_ca: str | None = None  # CA bundle of the server's certificate (grpcs/https)
+    tls_cert: str | None = None  # client certificate and key, for servers that ask for one
+    tls_key: str | None = None
+
+    @model_validator(mode="after")
+    def _remote_needs_url(self):
+        if self.backend == "remote" and not self.url:
+            raise ValueError("backend remote needs model.url (grpc://HOST:8001 or http://HOST:8000)")
+        if self.url and self.backend not in ("remote", "auto"):
+            raise ValueError(f"model.url is a served model: use backend remote (or auto), not {self.backend}")
+        return self
+
+    def engine_model(self) -> str:
+        """What ``open_engine`` runs: the served model's URL when ``url`` is set, else ``weights``."""
+        if not self.url:
+            return self.weights
+        from engines.runtimes.remote_backend import model_url
+
+        return model_url(self.url, self.remote_model, self.remote_version, timeout_s=self.timeout_s,
+                         ca=self.tls_ca, cert=self.tls_cert, key=self.tls_key)

@@ -93,12 +93,16 @@ class Telemetry:
             problems.append("inference worker is not running")
         elif loop_age > STALLED_AFTER_S:
             problems.append(f"inference loop stalled for {loop_age:.0f} s (engine hung?)")
+        engine = stats.get("engine_status") or {"up": True}
+        if not engine["up"]:
+            problems.append(f"model server unreachable for {engine['gap_s']:.0f} s, readings paused "
+                            f"(retry in {engine['retry_in_s']:.0f} s): {engine['reason']}")
         mqtt, reload = self._mqtt_health(), self._reload_status()
         problems += mqtt_problems(mqtt)
         latency = stats["latency_ms"]
         live = {status.camera: status.counters for status in self._live_statuses()}
         with self._lock:
-            cameras = tuple(self._camera_health(name, stats["cameras"].get(name, {}), live.get(name))
+            cameras = tuple(self._camera_health(name, stats["cameras"].get(name, {}), live.get(name), engine["up"])
                             for name in sorted(set(self._statuses) | set(stats["cameras"])))
             zones = tuple(ZoneHealth(z.camera, z.zone, z.count, z.density, z.level.value)
                           for z in self._zones.values())
@@ -109,9 +113,10 @@ class Telemetry:
             queue_lag_ms={k: latency["queue"][k] for k in SUMMARY_KEYS},
             loop_age_s=loop_age, cameras=cameras, zones=zones,
             alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
-            warnings=(*camera_warnings(cameras), *reload_warnings(reload)), reload=reload)
+            warnings=(*camera_warnings(cameras), *reload_warnings(reload)), reload=reload, engine_status=engine)
 
-    def _camera_health(self, name: str, worker_cam: dict[str, Any], live: CameraCounters | None) -> CameraHealth:
+    def _camera_health(self, name: str, worker_cam: dict[str, Any], live: CameraCounters | None,
+                       engine_up: bool = True) -> CameraHealth:
         status = self._statuses.get(name)
         reading = self._readings.get(name)
         counters = live or (status.counters if status else None)
@@ -119,13 +124,14 @@ class Telemetry:
         return CameraHealth(
             name=name, state=status.state.value if status else "reconnecting",
             reason=status.reason if status else "starting", fps=reading.fps if reading else 0.0,
-            count=reading.count if reading else None, frames=counters.frames_read if counters else 0,
+            count=reading.count if reading and engine_up else None, frames=counters.frames_read if counters else 0,
             processed=int(worker_cam.get("processed", 0)),
             drops=int(worker_cam.get("drops", 0)), reconnects=counters.reconnects if counters else 0,
             stalls=counters.stalls if counters else 0,
             corrupt_frames=counters.corrupt_frames if counters else 0,
             decode_errors=counters.decode_errors if counters else 0, lag_ms=lag,
-            blind_frames=counters.blind_frames if counters else 0, input_side=worker_cam.get("input_side"))
+            blind_frames=counters.blind_frames if counters else 0, input_side=worker_cam.get("input_side"),
+            gap_frames=int(worker_cam.get("gap_frames", 0)))
 
     def stats_payload(self) -> dict[str, Any]:
         """The body of ``P/stats`` (the publisher adds its own ``mqtt`` figures)."""
@@ -136,11 +142,12 @@ class Telemetry:
             "cameras": {c.name: {"state": c.state, "fps": c.fps, "drops": c.drops, "reconnects": c.reconnects,
                                  "stalls": c.stalls, "corrupt_frames": c.corrupt_frames,
                                  "decode_errors": c.decode_errors, "lag_ms": c.lag_ms,
-                                 "blind_frames": c.blind_frames,
+                                 "blind_frames": c.blind_frames, "gap_frames": c.gap_frames,
                                  "input_side": c.input_side["side"] if c.input_side else None}
                         for c in snap.cameras},
             "engine": {"backend": snap.engine, "latency_ms": snap.engine_latency_ms["p50"],
                        "batch": worker["max_batch"], "frames": worker["frames"],
-                       "errors": worker["engine_errors"]},
+                       "errors": worker["engine_errors"], "up": snap.engine_status.get("up", True),
+                       "gap_s": snap.engine_status.get("gap_s"), "gaps": snap.engine_status.get("gaps", 0)},
             "alerts": {"started": snap.alerts_started, "active": snap.alerts_active},
         }

@@ -72,6 +72,10 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "count": _Family("camera_count", "gauge", "Smoothed whole-frame head count"),
         "side": _Family("camera_input_side_pixels", "gauge", "Long side of the frames fed to the model (max_side auto)"),
         "lag": _Family("camera_lag_seconds", "gauge", "Capture to density map, latest frame"),
+        "gap_frames": _Family("camera_gap_frames_total", "counter", "Frames not counted: model server unreachable"),
+        "engine_up": _Family("engine_up", "gauge", "0 while the model server is unreachable (a reading gap)"),
+        "engine_gap": _Family("engine_gap_seconds", "gauge", "Seconds since the model server became unreachable"),
+        "engine_gaps": _Family("engine_gaps_total", "counter", "Times the model server became unreachable"),
         "latency": _Family("engine_latency_seconds", "summary", "Engine call latency"),
         "queue": _Family("queue_lag_seconds", "summary", "Capture to inference start"),
         "loop": _Family("inference_loop_age_seconds", "gauge", "Seconds since the inference loop last turned"),
@@ -104,7 +108,11 @@ def render_metrics(snap: HealthSnapshot) -> str:
         f["corrupt"].add(cam.corrupt_frames, camera=cam.name)
         f["count"].add(cam.count, camera=cam.name)
         f["side"].add(cam.input_side["side"] if cam.input_side else None, camera=cam.name)
+        f["gap_frames"].add(cam.gap_frames, camera=cam.name)
         f["lag"].add(None if cam.lag_ms is None else cam.lag_ms / 1000, camera=cam.name)
+    f["engine_up"].add(0 if snap.engine_status.get("up") is False else 1)
+    f["engine_gap"].add(snap.engine_status.get("gap_s") or 0)
+    f["engine_gaps"].add(snap.engine_status.get("gaps", 0))
     f["latency"].add_summary(snap.engine_latency_ms)
     f["queue"].add_summary(snap.queue_lag_ms)
     f["loop"].add(snap.loop_age_s)

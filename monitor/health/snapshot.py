@@ -24,6 +24,7 @@ class CameraHealth:
     decode_errors: int = 0
     lag_ms: float | None = None  # capture -> result, latest frame
     blind_frames: int = 0  # sampled frames not counted: uniform, noise or frozen picture
+    gap_frames: int = 0  # frames not counted because the model server was unreachable
     input_side: dict | None = None  # max_side auto: {"side", "counts", "reason"} of the latest choice
 
 
@@ -57,6 +58,7 @@ class HealthSnapshot:
     mqtt: dict[str, Any] = field(default_factory=dict)  # the publisher's health(), read at the snapshot
     warnings: tuple[str, ...] = ()  # worth knowing, not failing: e.g. a rejected reload (old config kept)
     reload: dict[str, Any] = field(default_factory=dict)  # config reloads: ok, failed, last_error
+    engine_status: dict[str, Any] = field(default_factory=dict)  # up, gap_s, retry_in_s, reason, gaps, gap_frames
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for /status.json and /healthz."""

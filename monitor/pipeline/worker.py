@@ -11,11 +11,13 @@ from typing import Callable
 import numpy as np
 
 from engines.base import Engine
+from engines.errors import EngineUnreachable
 from engines.preprocess import Window, input_window, model_input_size, paste_map, prepare
 from engines.scale import probe_maps
 
 from ..types import DensityResult, Frame, StageTimings
 from .autoside import AutoSide
+from .outage import EngineOutage
 from .slot import LatestFrameSlot
 from .stats import STAGES, CameraTally, LatencyWindow
 
@@ -84,6 +86,7 @@ class InferenceWorker:
         self._latency = {stage: LatencyWindow() for stage in STAGES}
         self._counts = {"loops": 0, "batches": 0, "frames": 0, "probes": 0, "engine_errors": 0, "callback_errors": 0}
         self._last_error: str | None = None
+        self.outage = EngineOutage()  # a model server that is slow or gone: gap, backoff, recovery
 
     # -- cameras -------------------------------------------------------------------------------
     def add_camera(self, name: str, slot: LatestFrameSlot, box: Box | None = None,
@@ -106,6 +109,7 @@ class InferenceWorker:
             self._tallies.pop(name, None)
             self._inputs.pop(name, None)
             self._auto.pop(name, None)
+            self.outage.forget(name)
         if slot is not None:
             slot.set_listener(None)
         return slot
@@ -169,6 +173,10 @@ class InferenceWorker:
         if leftovers:
             self._wake.set()  # slots with capacity > 1 still hold frames
         if not frames:
+            return 0
+        if self.outage.waiting():  # a gap, not a backlog: these frames would be stale by the time it ends
+            for taken in frames:
+                self.outage.dropped(taken.frame.camera)
             return 0
         self._counts["loops"] += 1
         for batch in self._batches(frames):
@@ -237,8 +245,9 @@ class InferenceWorker:
         try:
             maps = probe_maps(self.engine, frame.image)
         except Exception as exc:
-            self._engine_failed(exc, 1)
+            self._engine_failed(exc, [taken])
             return
+        self.outage.succeeded()
         infer_ms = (time.perf_counter() - t0) * 1000.0
         auto = self._auto.get(frame.camera)
         if auto is None:
@@ -253,10 +262,15 @@ class InferenceWorker:
         timings = StageTimings(_queue_ms(frame, taken.taken_at), 0.0, infer_ms, 1)
         self._deliver(DensityResult(frame, maps[choice.side], timings, time.time(), size), taken.slot)
 
-    def _engine_failed(self, exc: Exception, frames: int) -> None:
+    def _engine_failed(self, exc: Exception, batch: list[_Taken]) -> None:
         self._counts["engine_errors"] += 1
         self._last_error = f"{type(exc).__name__}: {exc}"
-        log.exception("engine failed on a batch of %d frame(s)", frames)
+        if isinstance(exc, EngineUnreachable):  # expected in a remote setup: one line, then backoff
+            self.outage.failed(exc)
+            for taken in batch:
+                self.outage.dropped(taken.frame.camera)
+            return
+        log.exception("engine failed on a batch of %d frame(s)", len(batch))
 
     def _process(self, batch: list[_Taken]) -> None:
         """Preprocess, infer and deliver one batch of frames of equal input size and window."""
@@ -269,8 +283,9 @@ class InferenceWorker:
         try:
             maps = np.asarray(self.engine.infer(np.stack(prepared)))
         except Exception as exc:
-            self._engine_failed(exc, len(batch))
+            self._engine_failed(exc, batch)
             return
+        self.outage.succeeded()
         infer_ms = (time.perf_counter() - t0) * 1000.0
         self._counts["batches"] += 1
         for i, taken in enumerate(batch):
@@ -305,9 +320,10 @@ class InferenceWorker:
         with self._lock:
             cameras = {name: (self._slots[name], self._tallies[name]) for name in self._slots}
             auto = {name: self._auto[name].choice for name in cameras if name in self._auto}
+            gaps = dict(self.outage.gap_frames)
         per_camera = {
             name: {"processed": tally.processed, "drops": slot.drops, "last_seq": tally.last_seq,
-                   "lag_ms": tally.lag_ms.summary(),
+                   "lag_ms": tally.lag_ms.summary(), "gap_frames": gaps.get(name, 0),
                    "input_side": auto[name].as_dict() if auto.get(name) else None}
             for name, (slot, tally) in cameras.items()
         }
@@ -316,6 +332,7 @@ class InferenceWorker:
             "max_batch": self.engine.max_batch,
             **self._counts,
             "last_error": self._last_error,
+            "engine_status": self.outage.status(),
             "seconds_since_loop": round(time.monotonic() - self.last_loop_monotonic, 3),
             "latency_ms": {stage: window.summary() for stage, window in self._latency.items()},
             "cameras": per_camera,

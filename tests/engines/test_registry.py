@@ -67,8 +67,9 @@ def test_config_and_cli_offer_exactly_the_registry_lists():
 
 
 def test_an_unknown_url_scheme_is_refused():
-    with pytest.raises(Exception, match="no backend serves 'grpc://' models"):
-        registry.model_format("grpc://server:8001/csrnet")
+    with pytest.raises(Exception, match="no backend serves 'rtmp://' models"):
+        registry.model_format("rtmp://server:1935/csrnet")
+    assert registry.model_format("grpc://server:8001/csrnet") == "remote"  # the remote backend's scheme
 
 
 @pytest.fixture()
