@@ -5,46 +5,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from engines.base import Engine
 from engines.errors import EngineUnreachable
-from engines.preprocess import Window, input_window, model_input_size, paste_map, prepare
+from engines.preprocess import model_input_size, paste_map, prepare
 from engines.scale import probe_maps
 
-from ..types import DensityResult, Frame, StageTimings
+from ..types import DensityResult, StageTimings
 from .autoside import AutoSide
+from .batching import AUTO, Box, CameraInput, Side, Taken, age_origin, group_batches, queue_ms
 from .outage import EngineOutage
 from .slot import LatestFrameSlot
 from .stats import STAGES, CameraTally, LatencyWindow
 
 log = logging.getLogger("monitor.pipeline")
-Box = tuple[float, float, float, float]  # relative x0, y0, x1, y1
-AUTO = "auto"  # a max_side chosen from the camera's own frames (engines.scale)
-Side = int | str  # a long side in pixels, or AUTO
-
-
-@dataclass(frozen=True)
-class CameraInput:
-    """How a camera's frames enter the model: the counted box (None: all) and its own max_side."""
-
-    box: Box | None = None
-    max_side: Side | None = None  # None: the worker's
-
-
-@dataclass(frozen=True)
-class _Taken:
-    """A frame taken from its slot, and (once grouped) the input it gets; ``side`` None: to probe."""
-
-    frame: Frame
-    slot: LatestFrameSlot
-    taken_at: float
-    size: tuple[int, int] | None = None
-    window: Window | None = None
-    side: int | None = None
+__all__ = ["AUTO", "Box", "CameraInput", "InferenceWorker", "Side"]  # re-exported for callers of the worker
 
 
 class InferenceWorker:
@@ -187,7 +165,7 @@ class InferenceWorker:
             self._beat()
         return len(frames)
 
-    def _collect(self) -> tuple[list[_Taken], bool]:
+    def _collect(self) -> tuple[list[Taken], bool]:
         """One frame per camera, starting at a rotating camera; and whether any slot has more."""
         with self._lock:
             served = list(self._slots.items())
@@ -199,35 +177,16 @@ class InferenceWorker:
         for _, slot in served:
             frame = slot.take()
             if frame is not None:
-                frames.append(_Taken(frame, slot, time.monotonic()))
+                frames.append(Taken(frame, slot, time.monotonic()))
                 leftovers = leftovers or len(slot) > 0
         return frames, leftovers
 
-    def _batches(self, frames: list[_Taken]):
-        """Frames grouped by model input size and window, oldest group first, cut to ``engine.max_batch``;
-        a frame to probe (``side`` None) is a batch of its own."""
+    def _batches(self, frames: list[Taken]):
+        """Frames grouped into engine batches (``batching.group_batches``)."""
         with self._lock:
             inputs = dict(self._inputs)
-        fixed = self.engine.fixed_size
-        groups: dict[tuple, list[_Taken]] = {}
-        for taken in frames:
-            height, width = taken.frame.image.shape[:2]
-            camera = inputs.get(taken.frame.camera, CameraInput())
-            if fixed:  # a model exported for one input size: whole frames, at that size
-                side, box = max(fixed), None
-            else:
-                side, box = self._side_for(taken.frame.camera, camera.max_side or self.max_side, (width, height)), camera.box
-            if side is None:
-                groups[("probe", taken.frame.camera)] = [taken]
-                continue
-            size = model_input_size(width, height, side)
-            window = input_window(width, height, side, box)
-            groups.setdefault((size, window), []).append(replace(taken, size=size, window=window, side=side))
-        ordered = sorted(groups.values(), key=lambda g: min(_age_origin(t.frame) for t in g))
-        step = max(1, self.engine.max_batch)
-        for group in ordered:
-            for start in range(0, len(group), step):
-                yield group[start:start + step]
+        return group_batches(frames, inputs, self.max_side, self.engine.fixed_size, self.engine.max_batch,
+                             self._side_for)
 
     def _side_for(self, camera: str, side: Side, size: tuple[int, int]) -> int | None:
         """The long side for a camera's frame of ``size``; None when the frame is to be probed."""
@@ -238,7 +197,7 @@ class InferenceWorker:
             auto = self._auto[camera] = AutoSide(self.auto_recheck_s)
         return None if auto.due(time.monotonic(), size) else auto.side
 
-    def _probe(self, taken: _Taken) -> None:
+    def _probe(self, taken: Taken) -> None:
         """Infer one frame at each probed size, choose the camera's size, deliver that size's map."""
         frame = taken.frame
         t0 = time.perf_counter()
@@ -259,10 +218,10 @@ class InferenceWorker:
         self._counts["batches"] += 1
         self._counts["probes"] += 1
         size = model_input_size(frame.image.shape[1], frame.image.shape[0], choice.side)
-        timings = StageTimings(_queue_ms(frame, taken.taken_at), 0.0, infer_ms, 1)
+        timings = StageTimings(queue_ms(frame, taken.taken_at), 0.0, infer_ms, 1)
         self._deliver(DensityResult(frame, maps[choice.side], timings, time.time(), size), taken.slot)
 
-    def _engine_failed(self, exc: Exception, batch: list[_Taken]) -> None:
+    def _engine_failed(self, exc: Exception, batch: list[Taken]) -> None:
         self._counts["engine_errors"] += 1
         self._last_error = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, EngineUnreachable):  # expected in a remote setup: one line, then backoff
@@ -272,7 +231,7 @@ class InferenceWorker:
             return
         log.exception("engine failed on a batch of %d frame(s)", len(batch))
 
-    def _process(self, batch: list[_Taken]) -> None:
+    def _process(self, batch: list[Taken]) -> None:
         """Preprocess, infer and deliver one batch of frames of equal input size and window."""
         prepared, prep_ms = [], []
         for taken in batch:
@@ -289,7 +248,7 @@ class InferenceWorker:
         infer_ms = (time.perf_counter() - t0) * 1000.0
         self._counts["batches"] += 1
         for i, taken in enumerate(batch):
-            timings = StageTimings(_queue_ms(taken.frame, taken.taken_at), prep_ms[i], infer_ms, len(batch))
+            timings = StageTimings(queue_ms(taken.frame, taken.taken_at), prep_ms[i], infer_ms, len(batch))
             density = paste_map(maps[i], taken.window, taken.size)
             self._deliver(DensityResult(taken.frame, density, timings, time.time(), taken.size), taken.slot)
 
@@ -299,7 +258,7 @@ class InferenceWorker:
             if self._slots.get(frame.camera) is not slot:
                 return  # camera removed or replaced while its batch ran
             tally = self._tallies[frame.camera]
-        total_ms = (time.monotonic() - _age_origin(frame)) * 1000.0
+        total_ms = (time.monotonic() - age_origin(frame)) * 1000.0
         for stage, ms in zip(STAGES, (result.timings.queue_ms, result.timings.preprocess_ms,
                                       result.timings.infer_ms, total_ms)):
             self._latency[stage].add(ms)
@@ -338,13 +297,3 @@ class InferenceWorker:
             "cameras": per_camera,
         }
 
-
-def _age_origin(frame: Frame) -> float:
-    """The frame's capture time on the monotonic clock (from wall clock when not recorded)."""
-    if frame.monotonic > 0:
-        return frame.monotonic
-    return time.monotonic() - (time.time() - frame.captured_at)
-
-
-def _queue_ms(frame: Frame, taken_at: float) -> float:
-    return max(0.0, (taken_at - _age_origin(frame)) * 1000.0)
