@@ -98,8 +98,9 @@ class Daemon:
         self.publisher = Publisher(self.config)
         self.reloader = Reloader(self.config_path)
         self.fleet = CameraFleet(self.worker, self._enqueue)
-        self.telemetry = Telemetry(self.worker, self.publisher.health, self.reloader.status, self.fleet.statuses)
         self.history = self._start_history()
+        self.telemetry = Telemetry(self.worker, self.publisher.health, self.reloader.status, self.fleet.statuses,
+                                   self.history.status if self.history is not None else dict)
         self.health = self._start_health()
         self.publisher.start()
         self.worker.start()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..health import CameraHealth, HealthSnapshot
-from ..health.problems import camera_warnings, mqtt_problems, reload_warnings
+from ..health.problems import camera_warnings, history_warnings, mqtt_problems, reload_warnings
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
 from ..render import heatmap_jpeg
@@ -24,13 +24,16 @@ class Telemetry:
     The publisher's and the reloader's state is read live at each snapshot (both are thread-safe),
     so /healthz, /status.json and /metrics show the broker connection as it is now; so are the
     cameras' counters (``live_statuses``): a status reaches the main loop only when the state
-    changes, and the counters it carries stop at that moment.
+    changes, and the counters it carries stop at that moment.  ``history_status`` is the history
+    recorder's, so a history switched off by an error shows as a /healthz warning.
     """
 
     def __init__(self, worker: InferenceWorker, mqtt_health: Callable[[], dict[str, Any]] = dict,
                  reload_status: Callable[[], dict[str, Any]] = dict,
-                 live_statuses: Callable[[], Iterable[CameraStatus]] = tuple):
+                 live_statuses: Callable[[], Iterable[CameraStatus]] = tuple,
+                 history_status: Callable[[], dict[str, Any]] = dict):
         self._worker = worker
+        self._history_status = history_status
         self._mqtt_health = mqtt_health
         self._reload_status = reload_status
         self._live_statuses = live_statuses
@@ -113,7 +116,8 @@ class Telemetry:
             queue_lag_ms={k: latency["queue"][k] for k in SUMMARY_KEYS},
             loop_age_s=loop_age, cameras=cameras, zones=zones,
             alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
-            warnings=(*camera_warnings(cameras), *reload_warnings(reload)), reload=reload, engine_status=engine)
+            warnings=(*camera_warnings(cameras), *reload_warnings(reload), *history_warnings(self._history_status())),
+            reload=reload, engine_status=engine)
 
     def _camera_health(self, name: str, worker_cam: dict[str, Any], live: CameraCounters | None,
                        engine_up: bool = True) -> CameraHealth:

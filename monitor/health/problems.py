@@ -37,3 +37,10 @@ def camera_warnings(cameras) -> list[str]:
     """Cameras that deliver frames with nothing to count (``blind``): their zones read unknown."""
     return [f"camera {cam.name} is blind: {cam.reason}; its zones read unknown" for cam in cameras
             if cam.state == "blind"]
+
+
+def history_warnings(history: dict[str, Any]) -> list[str]:
+    """History switched off by an error (an unwritable or damaged file): counts are not kept."""
+    if not history or history.get("enabled", True):
+        return []
+    return [f"history is off, counts are not being recorded: {history.get('error') or 'unknown error'}"]

@@ -134,12 +134,22 @@ def test_a_file_that_is_not_a_database_is_refused_in_one_line(tmp_path, caplog):
     assert any("running without history" in r.getMessage() for r in caplog.records)
 
 
-def test_an_unwritable_place_is_refused_in_one_line(tmp_path):
+def test_an_unwritable_place_is_refused_in_one_line_and_warned_in_healthz(tmp_path):
+    from monitor.daemon.telemetry import Telemetry
+    from monitor.pipeline import InferenceWorker
+    from tests.pipeline.fakes import SleepyEngine
+
     blocker = tmp_path / "file"
     blocker.write_text("x")
     rec = recorder(blocker / "sub" / "h.sqlite3")
     assert rec.error and "cannot open it" in rec.error and "\n" not in rec.error
+    worker = InferenceWorker(SleepyEngine(), 640, lambda result: None)
+    warnings = Telemetry(worker, history_status=rec.status).snapshot().warnings
+    assert [w for w in warnings if w.startswith("history is off") and "cannot open it" in w]
+    healthy = recorder(tmp_path / "ok.sqlite3")
+    assert not Telemetry(worker, history_status=healthy.status).snapshot().warnings
     rec.stop()
+    healthy.stop()
 
 
 def test_a_full_queue_drops_and_counts_without_blocking(tmp_path, monkeypatch):
