@@ -51,6 +51,12 @@ class ScaleChoice:
                 "reason": self.reason}
 
 
+def largest_side(sides) -> int:
+    """The largest long side these settings (pixels, ``"auto"`` or None for unset) may feed the model:
+    auto probes up to ``AUTO_CAP``; what a TensorRT engine must be built for."""
+    return max(AUTO_CAP if side == "auto" else int(side) for side in sides if side is not None)
+
+
 def probe_interval(probes_done: int, recheck_s: float) -> float:
     """Seconds from a camera's ``probes_done``-th probe to the next: 30, 60, 120 ... up to ``recheck_s``."""
     return min(float(recheck_s), FIRST_INTERVAL_S * 2 ** max(probes_done - 1, 0))

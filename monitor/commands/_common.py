@@ -125,9 +125,9 @@ def sides_of(max_side: int | str | list) -> list:
 
 def largest_side(max_side: int | str | list) -> int:
     """The largest long side these ``--max-side`` values may feed (auto probes up to its cap)."""
-    from engines.scale import AUTO_CAP
+    from engines.scale import largest_side as largest
 
-    return max(AUTO_CAP if side == "auto" else int(side) for side in sides_of(max_side))
+    return largest(sides_of(max_side))
 
 
 def open_model(args: argparse.Namespace, *, max_batch: int = 4):

@@ -34,12 +34,10 @@ TICK_S = 0.5  # state machines and heartbeats advance at least this often withou
 
 
 def largest_input_side(config) -> int:
-    """The largest long side any camera may be fed at (auto probes up to ``engines.scale.AUTO_CAP``):
-    a TensorRT engine is built for inputs up to it."""
-    from engines.scale import AUTO_CAP
+    """The largest long side any camera may be fed at: a TensorRT engine is built for inputs up to it."""
+    from engines.scale import largest_side
 
-    sides = [config.model.max_side] + [camera.max_side for camera in config.cameras.values()]
-    return max(AUTO_CAP if side == "auto" else int(side) for side in sides if side is not None)
+    return largest_side([config.model.max_side] + [camera.max_side for camera in config.cameras.values()])
 
 
 def _log_side(camera: str, choice) -> None:

@@ -141,3 +141,10 @@ def test_the_probe_schedule_counts():
     assert [probe_interval(n, 600) for n in (1, 2, 3, 4, 5, 6)] == [30, 60, 120, 240, 480, 600]
     assert probes_within(0, 600) == 1 and probes_within(30, 600) == 2  # at once, then after 30 s
     assert probes_within(3600, 600) == 10  # 0, 30, 90, 210, 450, 930, 1530, 2130, 2730, 3330
+
+
+def test_the_largest_side_an_engine_must_take():
+    from engines.scale import AUTO_CAP, largest_side
+
+    assert largest_side(["auto", 640, None]) == AUTO_CAP  # auto probes up to its cap
+    assert largest_side([448, None, 960]) == 960
