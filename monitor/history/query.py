@@ -36,16 +36,18 @@ def _bucket_floor(t0: float, resolution: str) -> float:
     return (t0 // HOUR_S) * HOUR_S if resolution == "hour" else t0
 
 
+def _where(where: list[str], args: list, camera: str | None, zone: str | None) -> tuple[list[str], list]:
+    """``where``/``args`` with the optional camera and zone filters added."""
+    for column, value in (("camera", camera), ("zone", zone)):
+        if value is not None:
+            where, args = [*where, f"{column} = ?"], [*args, value]
+    return where, args
+
+
 def alerts(conn: sqlite3.Connection, t0: float, t1: float, camera: str | None = None, zone: str | None = None,
            limit: int = 1000) -> list[dict]:
     """Alert episodes overlapping the range (still open ones have ``ended_at`` null), oldest first."""
-    where, args = ["started_at < ?", "coalesce(ended_at, 1e300) >= ?"], [t1, t0]
-    if camera is not None:
-        where.append("camera = ?")
-        args.append(camera)
-    if zone is not None:
-        where.append("zone = ?")
-        args.append(zone)
+    where, args = _where(["started_at < ?", "coalesce(ended_at, 1e300) >= ?"], [t1, t0], camera, zone)
     cursor = conn.execute("SELECT id, camera, zone, level, metric, threshold, started_at, ended_at, peak_count, "
                           f"peak_density, closed_by FROM alerts WHERE {' AND '.join(where)} "
                           "ORDER BY started_at LIMIT ?", (*args, limit))
@@ -79,13 +81,7 @@ def heatmap(conn: sqlite3.Connection, camera: str, t0: float, t1: float) -> tupl
 def csv_rows(conn: sqlite3.Connection, t0: float, t1: float, resolution: str, camera: str | None = None,
              zone: str | None = None) -> Iterator[tuple]:
     """Rows for the CSV export (see CSV_HEADER), ordered by zone then time; read lazily."""
-    where, args = ["t >= ?", "t < ?"], [_bucket_floor(t0, resolution), t1]
-    if camera is not None:
-        where.append("camera = ?")
-        args.append(camera)
-    if zone is not None:
-        where.append("zone = ?")
-        args.append(zone)
+    where, args = _where(["t >= ?", "t < ?"], [_bucket_floor(t0, resolution), t1], camera, zone)
     cursor = conn.execute("SELECT camera, zone, t, n, count_min, count_sum, count_max, dn, density_min, density_sum, "
                           f"density_max FROM {TABLES[resolution]} WHERE {' AND '.join(where)} "
                           "ORDER BY camera, zone, t", args)
