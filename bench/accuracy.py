@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +31,7 @@ from engines.counting import count_images  # noqa: E402
 from engines.datasets import open_dataset  # noqa: E402
 from engines.evaluate import evaluate  # noqa: E402
 from engines.runtimes.opener import open_engine  # noqa: E402
+from monitor.devtools.scenes import median_frame  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -87,15 +87,7 @@ def empty_pictures() -> dict[str, np.ndarray]:
                 "grey": np.full((480, 640, 3), 128, np.uint8),
                 "noise": rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)}
     if VTEST.exists():
-        capture, frames, index = cv2.VideoCapture(str(VTEST)), [], 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % 10 == 0:
-                frames.append(frame)
-            index += 1
-        pictures["empty_street"] = np.median(np.stack(frames), axis=0).astype(np.uint8)
+        pictures["empty_street"] = median_frame(VTEST)
     return pictures
 
 

@@ -9,22 +9,13 @@ import numpy as np
 import pytest
 
 from monitor.cli import main
+from monitor.devtools.scenes import median_frame
 from tests.support.data import VTEST, need
 
 
 def empty_street(path) -> None:
     """The per-pixel median of every 10th frame of vtest.avi: the walkers vanish (checked by eye)."""
-    capture = cv2.VideoCapture(str(need(VTEST, "opencv-doc's vtest.avi")))
-    frames, index = [], 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % 10 == 0:
-            frames.append(frame)
-        index += 1
-    capture.release()
-    cv2.imwrite(str(path), np.median(np.stack(frames), axis=0).astype(np.uint8))
+    cv2.imwrite(str(path), median_frame(need(VTEST, "opencv-doc's vtest.avi")))
 
 
 def write_pictures(folder, names) -> list:
