@@ -33,14 +33,14 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from engines.counting import count_images, video_side
+    from engines.counting import count_images
 
     if args.heatmap:
         _check_heatmap_target(args.heatmap)  # before any work: a wrong name must not cost a model run
     frames = list(_frames(args))
     engine = open_model(args)
     many = len(frames) > 1
-    sides = _sides(engine, frames, args.max_side, video_side)
+    sides = _sides(engine, frames, args.max_side)
     try:
         for path, index, image in frames:
             counted = count_images(engine, [image], sides.get(path, args.max_side))[0]
@@ -59,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sides(engine, frames, max_side, video_side) -> dict:
+def _sides(engine, frames, max_side) -> dict:
     """Under auto, one long side per video (chosen from its frames, as the daemon does per camera)."""
+    from engines.counting import video_side
+
     if max_side != "auto":
         return {}
     videos: dict[str, list] = {}

@@ -28,8 +28,10 @@ class PictureWatch:
     def check(self, image: np.ndarray, t: float) -> str | None:
         """Why ``image`` (taken at ``t`` seconds) shows nothing to count, or None."""
         reason = blind_reason(image)
+        if self.frozen_after_s <= 0:  # frozen detection off: no copy of every frame to keep
+            return reason
         frozen = self._frozen_for(image, t)
-        if reason is None and self.frozen_after_s > 0 and frozen >= self.frozen_after_s:
+        if reason is None and frozen >= self.frozen_after_s:
             reason = f"frozen picture: unchanged for {frozen:.0f} s"
         return reason
 
