@@ -17,9 +17,8 @@ import numpy as np
 from .base import Engine
 from .picture import blind_reason
 from .preprocess import prepare
-from .scale import ScaleChoice, choose_for
+from .scale import AUTO, ScaleChoice, choose_for
 
-AUTO = "auto"
 PROBE_FRAMES = 8
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from .base import Engine
 from .preprocess import STRIDE
 
+AUTO = "auto"  # the max_side setting this module decides
 AUTO_CAP = 1280  # the largest long side auto uses: larger frames are shrunk to it first
 STEPS = (1.0, 0.75, 0.5)
 HOLD = 0.78  # 3/4-size count / full-size count at or above which the full size is kept
@@ -54,7 +55,7 @@ class ScaleChoice:
 def largest_side(sides) -> int:
     """The largest long side these settings (pixels, ``"auto"`` or None for unset) may feed the model:
     auto probes up to ``AUTO_CAP``; what a TensorRT engine must be built for."""
-    return max(AUTO_CAP if side == "auto" else int(side) for side in sides if side is not None)
+    return max(AUTO_CAP if side == AUTO else int(side) for side in sides if side is not None)
 
 
 def probe_interval(probes_done: int, recheck_s: float) -> float:

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from engines.preprocess import Window, input_window, model_input_size
+from engines.scale import AUTO
 
 from ..types import Frame
 from .slot import LatestFrameSlot
 
 Box = tuple[float, float, float, float]  # relative x0, y0, x1, y1
-AUTO = "auto"  # a max_side chosen from the camera's own frames (engines.scale)
-Side = int | str  # a long side in pixels, or AUTO
+Side = int | str  # a long side in pixels, or AUTO (chosen from the camera's own frames)
 
 
 @dataclass(frozen=True)
