@@ -9,11 +9,11 @@ from .loader import load_config, parse_config
 from .model import ModelConfig
 from .mqtt import HeatmapConfig, MqttConfig, TLSConfig
 from .root import MonitorConfig
-from .site import SiteZoneConfig
+from .site import RemoteZonesConfig, SiteZoneConfig
 from .zone import Threshold, ZoneConfig
 
 __all__ = [
     "AlertsConfig", "CalibrationConfig", "CameraConfig", "ConfigError", "HealthConfig", "HeatmapConfig", "HistoryConfig",
-    "ModelConfig", "MonitorConfig", "MqttConfig", "Problem", "SiteZoneConfig", "SmoothingConfig",
-    "TLSConfig", "Threshold", "ZoneConfig", "load_config", "parse_config",
+    "ModelConfig", "MonitorConfig", "MqttConfig", "Problem", "RemoteZonesConfig", "SiteZoneConfig",
+    "SmoothingConfig", "TLSConfig", "Threshold", "ZoneConfig", "load_config", "parse_config",
 ]

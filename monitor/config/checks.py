@@ -125,8 +125,25 @@ def _sites(config: MonitorConfig) -> Found:
                 camera = config.cameras[cam]
                 has_areas.append(camera.zones[zone].area_m2 is not None or camera.calibration is not None)
             seen.add(ref)
+        yield from _remote_members(config, site)
+        if spec.remote:  # the other daemons' areas are known only once their state arrives
+            has_areas.append(spec.area_m2 is not None)
         has_area = spec.area_m2 is not None or (bool(has_areas) and all(has_areas))
         yield from _levels(spec, has_area, spec.area_m2, ("site_zones", site))
+
+
+def _remote_members(config: MonitorConfig, site: str) -> Found:
+    """Other daemons' zones: ``camera.zone`` each, once, under a prefix other than ours."""
+    for prefix, refs in config.site_zones[site].remote.items():
+        base: Path = ("site_zones", site, "remote", prefix)
+        if prefix == config.mqtt.topic_prefix:
+            yield base, (f"'{prefix}' is this daemon's own mqtt.topic_prefix: list its zones under 'zones'")
+        for index, ref in enumerate(refs):
+            cam, _, zone = ref.partition(".")
+            if not cam.strip() or not zone.strip():
+                yield (*base, index), f"'{ref}' must be written as camera.zone, as named in that daemon's config"
+            elif ref in refs[:index]:
+                yield (*base, index), f"'{ref}' is listed twice"
 
 
 def _mqtt(config: MonitorConfig) -> Found:

@@ -9,6 +9,17 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from .base import PositiveSeconds, Seconds, StrictModel
 
 
+def topic_base(value: str) -> str:
+    """A topic prefix: non-empty, without wildcards, a leading/trailing '/' or a leading '$' (ValueError)."""
+    if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
+        raise ValueError("must be a non-empty topic without '+', '#' or a leading/trailing '/'")
+    if value.startswith("$"):
+        # Brokers keep '$' topics ($SYS, $share) to themselves and deny publishing there.
+        raise ValueError(f"'{value}' starts with '$': such topics are reserved for the broker ($SYS), "
+                         "which denies publishing to them; choose a prefix without a leading '$'")
+    return value
+
+
 class TLSConfig(StrictModel):
     """TLS to the broker; certificate verification is on unless explicitly disabled."""
 
@@ -60,13 +71,7 @@ class MqttConfig(StrictModel):
     @field_validator("topic_prefix", "discovery_prefix")
     @classmethod
     def _topic_base(cls, value: str) -> str:
-        if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
-            raise ValueError("must be a non-empty topic without '+', '#' or a leading/trailing '/'")
-        if value.startswith("$"):
-            # Brokers keep '$' topics ($SYS, $share) to themselves and deny publishing there.
-            raise ValueError(f"'{value}' starts with '$': such topics are reserved for the broker ($SYS), "
-                             "which denies publishing to them; choose a prefix without a leading '$'")
-        return value
+        return topic_base(value)
 
     @model_validator(mode="after")
     def _state_outlives_heartbeat(self) -> "MqttConfig":

@@ -13,7 +13,7 @@ from .health import HealthConfig
 from .history import HistoryConfig
 from .model import ModelConfig
 from .mqtt import MqttConfig
-from .site import SiteZoneConfig
+from .site import RemoteZonesConfig, SiteZoneConfig
 
 
 class MonitorConfig(StrictModel):
@@ -29,3 +29,4 @@ class MonitorConfig(StrictModel):
     state_dir: str | None = None
     cameras: dict[str, CameraConfig] = Field(min_length=1)
     site_zones: dict[str, SiteZoneConfig] = {}
+    remote_zones: RemoteZonesConfig = RemoteZonesConfig()

@@ -20,11 +20,11 @@ from ..health import HealthServer
 from ..history import HistoryRecorder
 from ..history.api import HistoryApi
 from ..pipeline import InferenceWorker
-from ..publish import Publisher
+from ..publish import Publisher, Subscription
 from ..sdnotify import SystemdNotifier
 from ..statedir import state_dir
 from ..types import CameraStatus, DensityResult
-from ..zones import Aggregator
+from ..zones import Aggregator, RemoteZones
 from .fleet import CameraFleet
 from .reloader import Loaded, Reloader
 from .telemetry import STALLED_AFTER_S, Telemetry
@@ -92,8 +92,10 @@ class Daemon:
         log.info("engine ready: %s", self.engine.name)
         self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue,
                                       auto_recheck_s=model.max_side_recheck_s, on_side=_log_side)
-        self.aggregator = Aggregator(self.config)
-        self.publisher = Publisher(self.config)
+        # Other daemons' zones (site zones' remote members) arrive on the MQTT thread into this store.
+        self.remote = RemoteZones(self.config)
+        self.aggregator = Aggregator(self.config, self.remote)
+        self.publisher = Publisher(self.config, Subscription(self.remote.topics, self.remote.feed))
         self.reloader = Reloader(self.config_path)
         self.fleet = CameraFleet(self.worker, self._enqueue)
         self.history = self._start_history()
@@ -241,9 +243,11 @@ class Daemon:
             log.warning("health endpoint settings changed: they take effect at the next restart")
         if new.history != self.config.history or new.state_dir != self.config.state_dir:
             log.warning("history settings changed: they take effect at the next restart")
+        self.remote.configure(new)  # before the publisher wakes up to follow the new topics
         try:
             self.publisher.reload(new)
         except UserError as exc:
+            self.remote.configure(self.config)
             return str(exc)
         changes = self.fleet.apply(new.cameras)
         self.config = new

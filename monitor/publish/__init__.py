@@ -2,5 +2,6 @@
 
 from .publisher import Publisher
 from .schemas import load_schema, schema_for, schema_names
+from .subscribe import Subscription
 
-__all__ = ["Publisher", "load_schema", "schema_for", "schema_names"]
+__all__ = ["Publisher", "Subscription", "load_schema", "schema_for", "schema_names"]

@@ -19,6 +19,7 @@ from .connection import Callbacks, ConnectFailure, Session, open_session
 from .core import Context, Core
 from .discovery import status_topic
 from .payloads import ONLINE, STOPPED, encode, stats_body
+from .subscribe import Follower, Subscription
 from .wire import Work, send
 
 log = logging.getLogger("monitor.publish")
@@ -31,8 +32,9 @@ STABLE_S = 10.0  # a connection lost sooner than this after connecting waits the
 class Link:
     """Runs in its own thread (``run``) for the publisher's whole life."""
 
-    def __init__(self, core: Core):
+    def __init__(self, core: Core, subscription: Subscription | None = None):
         self.core = core
+        self.follower = Follower(subscription)  # other daemons' topics, read on this connection
         self.try_v311 = False  # protocol auto: the broker just refused MQTT 5, use 3.1.1 for the next attempt
         self.calls = Callbacks(on_lost=self._on_lost, on_publish=self._on_publish, on_message=self._on_message)
         self.last_logged = ""
@@ -51,11 +53,14 @@ class Link:
     def _on_message(self, topic: str, payload: bytes) -> None:
         core = self.core
         with core.cond:
-            if topic == status_topic(core.context.config) and payload.strip() == b"online":
+            home_assistant = topic == status_topic(core.context.config)
+            if home_assistant and payload.strip() == b"online":
                 log.info("Home Assistant announced online: resending discovery and state")
                 core.send_discovery = True
                 core.state.mark_all()
                 core.cond.notify_all()
+        if not home_assistant:
+            self.follower.deliver(topic, payload)
 
     # -- the thread --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -158,6 +163,7 @@ class Link:
         next_beat = time.monotonic() + heartbeat
         leaving = ""
         while not leaving:
+            self.follower.follow(session.client)  # a reload may name other topics
             with core.cond:
                 core.drain_acks()
                 if session.lost:
@@ -209,6 +215,7 @@ class Link:
         self.last_logged = ""
         if ctx.mqtt.homeassistant:
             session.client.subscribe(status_topic(ctx.config), qos=1)
+        self.follower.connected()
         info = session.client.publish(ctx.topics.available, ONLINE, qos=1, retain=True)
         with core.cond:
             core.awaiting[info.mid] = ctx.topics.available

@@ -21,6 +21,7 @@ from .core import Context, Core
 from .link import Link
 from .outbox import Outgoing
 from .payloads import alert_level, encode, event_body, reading_body, zone_body
+from .subscribe import Subscription
 from .topics import Plan
 
 log = logging.getLogger("monitor.publish")
@@ -37,9 +38,9 @@ class Update(Protocol):
 class Publisher:
     """Publishes counts, zone states, alerts, status, stats and heatmaps following the topic table."""
 
-    def __init__(self, config: MonitorConfig):
+    def __init__(self, config: MonitorConfig, subscription: Subscription | None = None):
         self._core = Core(config)
-        self._link = Link(self._core)
+        self._link = Link(self._core, subscription)  # subscription: other daemons' topics, read here too
         self._thread: threading.Thread | None = None
         self._ignored: set[tuple[str, str]] = set()
 

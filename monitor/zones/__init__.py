@@ -7,10 +7,11 @@ The daemon feeds an ``Aggregator`` with density results and camera statuses and 
 from .aggregator import Aggregator
 from .alarm import AlertMachine, Measurement
 from .masks import CameraMasks, MaskCache, build_masks
+from .remote import RemoteZones
 from .rules import AlertRule, LevelRule, resolve_rule
 from .smoothing import WindowSmoother
 
 __all__ = [
     "Aggregator", "AlertMachine", "AlertRule", "CameraMasks", "LevelRule", "MaskCache", "Measurement",
-    "WindowSmoother", "build_masks", "resolve_rule",
+    "RemoteZones", "WindowSmoother", "build_masks", "resolve_rule",
 ]

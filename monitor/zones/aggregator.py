@@ -11,9 +11,11 @@ from ..config import CameraConfig, MonitorConfig, SmoothingConfig
 from ..types import AggregateUpdate, AlertEvent, CameraState, CameraStatus, DensityResult, ZoneState
 from .alarm import AlertMachine
 from .masks import MaskCache, nominal_area
+from .remote import RemoteZones, remote_refs
 from .rules import resolve_rule
+from .sites import Member, site_state, site_value
 from .smoothing import WindowSmoother
-from .tracks import CameraTrack, ZoneTrack, site_state, site_value, stale_after_s
+from .tracks import CameraTrack, ZoneTrack, stale_after_s
 
 ZoneKey = tuple[str, str]  # (camera, zone)
 
@@ -21,11 +23,15 @@ ZoneKey = tuple[str, str]  # (camera, zone)
 class Aggregator:
     """Per-zone counts, densities and alert state machines for every camera and site zone.
 
-    Not thread-safe: the daemon calls it from one thread (the one that receives results).
+    Not thread-safe: the daemon calls it from one thread (the one that receives results).  Other
+    daemons' zones (site zones' ``remote`` members) are read from ``remote``, a thread-safe store.
     """
 
-    def __init__(self, config: MonitorConfig) -> None:
+    def __init__(self, config: MonitorConfig, remote: RemoteZones | None = None) -> None:
         self._config = config
+        self._remote = remote
+        self._site_inputs: dict[str, tuple] = {}  # per site zone: the remote values its machine last got
+        self._site_shown: dict[str, tuple] = {}  # per site zone: (level, stale) last handed out
         self._masks = MaskCache()
         self._cameras: dict[str, CameraTrack] = {}
         self._zones: dict[ZoneKey, ZoneTrack] = {}
@@ -85,6 +91,11 @@ class Aggregator:
             if new:
                 events += new
                 changed[("site", name)] = self._site_state(name, now)
+        for name in self._sites:
+            new_events, state = self._follow_site(name, now)
+            events += new_events
+            if state is not None:
+                changed[("site", name)] = state
         return AggregateUpdate((), tuple(changed.values()), tuple(events))
 
     def snapshot(self) -> AggregateUpdate:
@@ -129,6 +140,7 @@ class Aggregator:
             if site not in sites:
                 events += machine.close(now)
         self._cameras, self._zones, self._sites = cameras, zones, sites
+        self._site_inputs = {}  # members may have changed: every site zone is judged again at the next tick
         self._masks.forget_except(set(cameras))
         return events
 
@@ -175,28 +187,52 @@ class Aggregator:
         site_events, site_states = self._update_sites(names, now)
         return AggregateUpdate((), (*states, *site_states), tuple(site_events))
 
-    def _site_members(self, site: str) -> list[tuple[ZoneTrack, bool]]:
+    def _local_members(self, site: str) -> list[Member]:
         members = []
         for ref in self._config.site_zones[site].zones:
             cam, _, zone = ref.partition(".")
-            members.append((self._zones[(cam, zone)], self._cameras[cam].stale))
+            members.append(self._zones[(cam, zone)].member(self._cameras[cam].stale))
         return members
 
-    def _site_state(self, site: str, ts: float) -> ZoneState:
-        value = site_value(self._site_members(site), self._config.site_zones[site].area_m2)
-        return site_state(site, self._sites[site], value, ts)
+    def _remote_members(self, site: str, now: float) -> list[Member]:
+        if self._remote is None:
+            return []
+        return [self._remote.member(ref, now) for ref in remote_refs(self._config.site_zones[site])]
+
+    def _site_state(self, site: str, ts: float, remote: list[Member] | None = None) -> ZoneState:
+        remote = self._remote_members(site, ts) if remote is None else remote
+        value = site_value(self._local_members(site) + remote, self._config.site_zones[site], ts)
+        state = site_state(site, self._sites[site], value, ts)
+        self._site_shown[site] = (state.level, state.stale)
+        return state
+
+    def _judge_site(self, site: str, ts: float, remote: list[Member]) -> tuple[list[AlertEvent], ZoneState]:
+        """Feed a site zone's sum to its alert machine and return its events and state."""
+        value = site_value(self._local_members(site) + remote, self._config.site_zones[site], ts)
+        self._site_inputs[site] = tuple((m.source, m.count, m.ts) for m in remote)
+        events = self._sites[site].update(ts, value.measurement())
+        return events, self._site_state(site, ts, remote)
 
     def _update_sites(self, cameras: set[str], ts: float) -> tuple[list[AlertEvent], list[ZoneState]]:
         """Re-sum and judge the site zones that include any of ``cameras``."""
         events: list[AlertEvent] = []
         states: list[ZoneState] = []
         for site, spec in self._config.site_zones.items():
-            if not any(ref.partition(".")[0] in cameras for ref in spec.zones):
-                continue
-            value = site_value(self._site_members(site), spec.area_m2)
-            events += self._sites[site].update(ts, value.measurement())
-            states.append(site_state(site, self._sites[site], value, ts))
+            if any(ref.partition(".")[0] in cameras for ref in spec.zones):
+                new, state = self._judge_site(site, ts, self._remote_members(site, ts))
+                events += new
+                states.append(state)
         return events, states
+
+    def _follow_site(self, site: str, now: float) -> tuple[list[AlertEvent], ZoneState | None]:
+        """Judge a site zone again when another daemon's zone changed; restate it when time alone
+        changed what it shows (a state expired, a missing member's last count no longer trusted)."""
+        remote = self._remote_members(site, now)
+        if tuple((m.source, m.count, m.ts) for m in remote) != self._site_inputs.get(site, ()):
+            return self._judge_site(site, now, remote)
+        shown = self._site_shown.get(site)
+        state = self._site_state(site, now, remote)
+        return [], (state if (state.level, state.stale) != shown else None)
 
     def _all_states(self) -> tuple[ZoneState, ...]:
         now = self._clock if self._clock > float("-inf") else 0.0

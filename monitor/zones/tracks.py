@@ -1,13 +1,13 @@
-"""Running state of one camera, one camera zone and one site zone between frames."""
+"""Running state of one camera and one camera zone between frames (site zones: ``sites``)."""
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 from ..config import CameraConfig, SmoothingConfig
 from ..types import CameraReading, CameraState, DensityResult, Level, ZoneState
 from .alarm import AlertMachine, Measurement
+from .sites import Member
 from .smoothing import WindowSmoother
 
 FPS_SAMPLES = 10  # capture times kept per camera to measure its processed frame rate
@@ -92,6 +92,12 @@ class ZoneTrack:
         self.smoother.reset()
         self.raw = self.count = None
 
+    def member(self, stale: bool) -> Member:
+        """This zone as a member of a site zone (``stale``: its camera gives no data)."""
+        fresh = not stale and self.count is not None
+        return Member(self.camera, self.count if fresh else None, self.raw if fresh else None, self.area,
+                      last=self.count, last_ts=self.ts, ts=self.ts if fresh else None)
+
     def state(self, stale: bool, now: float) -> ZoneState:
         """The zone as published; unknown level and no count while its camera gives no data."""
         fresh = not stale and self.count is not None
@@ -103,45 +109,3 @@ class ZoneTrack:
             level=self.machine.level if fresh else Level.UNKNOWN, stale=() if fresh else (self.camera,),
             alert=self.machine.level, alert_id=episode.id if episode else None,
         )
-
-
-@dataclass(frozen=True)
-class SiteValue:
-    """A site zone's sum over its members with data, and which cameras are missing."""
-
-    count: float | None
-    raw: float | None
-    area: float | None
-    stale: tuple[str, ...]
-
-    def measurement(self) -> Measurement | None:
-        """Input of the site's alert machine: a lower bound while a member is missing."""
-        if self.count is None:
-            return None
-        density = self.count / self.area if self.area else None
-        return Measurement(self.count, density, complete=not self.stale)
-
-
-def site_value(members: list[tuple[ZoneTrack, bool]], area_m2: float | None) -> SiteValue:
-    """Sum the members' smoothed counts; ``members`` pairs each zone with its camera's staleness."""
-    fresh = [zone for zone, stale in members if not stale and zone.count is not None]
-    missing = tuple(dict.fromkeys(zone.camera for zone, stale in members if stale or zone.count is None))
-    if area_m2 is None:
-        areas = [zone.area for zone, _ in members]
-        area_m2 = sum(a for a in areas if a) if all(areas) else None  # type: ignore[misc]
-    if not fresh:
-        return SiteValue(None, None, area_m2, missing)
-    count = sum(zone.count for zone in fresh)  # type: ignore[misc]
-    raw = sum(zone.raw for zone in fresh if zone.raw is not None)
-    return SiteValue(count, raw, area_m2, missing)
-
-
-def site_state(name: str, machine: AlertMachine, value: SiteValue, ts: float) -> ZoneState:
-    """A site zone as published: partial sums say which cameras are missing and read unknown."""
-    episode = machine.episode
-    density = value.count / value.area if value.count is not None and value.area else None
-    return ZoneState(
-        camera="site", zone=name, ts=ts, count=value.count, raw_count=value.raw, density=density,
-        area_m2=value.area, level=Level.UNKNOWN if value.stale else machine.level, stale=value.stale,
-        alert=machine.level, alert_id=episode.id if episode else None,
-    )
