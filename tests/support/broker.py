@@ -10,7 +10,8 @@ in ``mqtt_proxy.py``.
 Fixtures (registered through ``tests/conftest.py``): ``mosquitto`` (a plain broker),
 ``mosquitto_factory`` (brokers with options: ``users=``, ``acl=``, ``tls=`` ...), ``tls_files`` (a
 test CA, server and client certificates, and a second, unrelated CA), ``mqtt_recorder``
-(subscribers, closed at teardown).
+(subscribers, closed at teardown).  ``bridge_lines`` turns ``config/mosquitto-bridge.conf`` into a
+bridge to a test broker (``mosquitto_factory(extra=bridge_lines(...))``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from monitor.devtools.net import HOST, free_port
 if TYPE_CHECKING:
     from .recorder import Recorder
 
-__all__ = ["HOST", "MosquittoBroker", "TLSFiles", "free_port", "make_tls_files"]
+__all__ = ["HOST", "MosquittoBroker", "TLSFiles", "bridge_lines", "free_port", "make_tls_files"]
+
+BRIDGE_EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "mosquitto-bridge.conf"
+_BRIDGE_SECRETS = ("remote_username", "remote_password", "bridge_cafile")  # the example's TLS and login
 
 
 @dataclass(frozen=True)
@@ -83,12 +87,12 @@ class MosquittoBroker(LocalBroker):
 
     def __init__(self, workdir: Path, *, users: dict[str, str] | None = None, tls: TLSFiles | None = None,
                  require_certificate: bool = False, persistence: bool = True, queue_qos0: bool = False,
-                 acl: str | None = None):
+                 acl: str | None = None, extra: list[str] | None = None):
         super().__init__(workdir)
         self.users = users
         self.tls = tls
         self.acl = acl  # the text of an acl_file (e.g. "topic read #": clients may not publish at all)
-        self._lines = self._options(require_certificate, persistence, queue_qos0)
+        self._lines = self._options(require_certificate, persistence, queue_qos0) + list(extra or [])
 
     def _options(self, require_certificate: bool, persistence: bool, queue_qos0: bool) -> list[str]:
         lines = [f"listener {self.port} {HOST}", "user root", f"log_dest file {self.log_file}",
@@ -133,6 +137,23 @@ class MosquittoBroker(LocalBroker):
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+def bridge_lines(central: MosquittoBroker, prefix: str, client_id: str) -> list[str]:
+    """``config/mosquitto-bridge.conf`` bridging ``prefix`` to ``central`` on loopback, without TLS or login."""
+    lines = []
+    for line in BRIDGE_EXAMPLE.read_text().splitlines():
+        key = line.split(" ", 1)[0]
+        if not line.strip() or line.startswith("#") or key in _BRIDGE_SECRETS:
+            continue
+        if key == "address":
+            line = f"address {central.host}:{central.port}"
+        elif key == "remote_clientid":
+            line = f"remote_clientid {client_id}"
+        elif key == "topic" and line.endswith(" out 1"):
+            line = f"topic {prefix}/# out 1"
+        lines.append(line)
+    return lines
 
 
 @pytest.fixture(scope="session")
