@@ -68,6 +68,15 @@ class CameraStatus:
 
 
 @dataclass(frozen=True)
+class ReadingGap:
+    """A model server that is slow or gone, as one camera sees it: frames arrive, none is counted."""
+
+    since: float  # wall clock when the gap began
+    reason: str
+    frames: int  # this camera's frames not counted during this gap
+
+
+@dataclass(frozen=True)
 class StageTimings:
     """Per-frame latencies in milliseconds along the pipeline."""
 

@@ -158,6 +158,7 @@ class Daemon:
                 self._apply_reload(loaded)
             if now >= next_tick:
                 self._publish(self.aggregator.tick(time.time()))
+                self._publish_statuses()
                 next_tick = now + TICK_S
             if now >= next_stats:
                 self._publish_stats()
@@ -184,7 +185,7 @@ class Daemon:
             self.telemetry.record_status(item)
             if self.history is not None:
                 self.history.record_status(item)
-            self.publisher.publish_status(item)
+            self.publisher.publish_status(item, self.worker.outage.gap_of(item.camera))
             self._publish(self.aggregator.on_status(item))
             return
         if item.camera not in self.config.cameras:
@@ -206,6 +207,11 @@ class Daemon:
             log.warning("alert %s %s/%s: %s (%s %.1f, threshold %s)", event.type.value, event.camera, event.zone,
                         event.level.value, event.metric,
                         (event.count if event.metric == "count" else event.density) or 0.0, event.threshold)
+
+    def _publish_statuses(self) -> None:
+        """Keep each camera's reading gap current in ``P/CAM/status/detail`` (sent only when it changes)."""
+        for status in self.telemetry.statuses():
+            self.publisher.publish_status(status, self.worker.outage.gap_of(status.camera))
 
     def _publish_stats(self) -> None:
         stats = self.telemetry.stats_payload()

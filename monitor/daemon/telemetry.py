@@ -50,6 +50,11 @@ class Telemetry:
         with self._lock:
             self._statuses[status.camera] = status
 
+    def statuses(self) -> list[CameraStatus]:
+        """The latest status of every camera."""
+        with self._lock:
+            return list(self._statuses.values())
+
     def record_result(self, result: DensityResult) -> None:
         """A density map arrived (kept for the status page's heatmap)."""
         with self._lock:

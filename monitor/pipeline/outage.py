@@ -6,6 +6,7 @@ import logging
 import time
 
 from ..backoff import Backoff
+from ..types import ReadingGap
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -17,10 +18,12 @@ class EngineOutage:
     next reading is from a frame captured after the server came back, never an old one.
     """
 
-    def __init__(self, initial_s: float = 0.5, maximum_s: float = 30.0, clock=time.monotonic):
+    def __init__(self, initial_s: float = 0.5, maximum_s: float = 30.0, clock=time.monotonic, wall=time.time):
         self._backoff = Backoff(initial_s, maximum_s)
-        self._clock = clock
+        self._clock, self._wall = clock, wall
         self.since: float | None = None  # monotonic start of the current gap; None: engine up
+        self.since_ts: float | None = None  # ... on the wall clock, for MQTT
+        self._at_start: dict[str, int] = {}  # gap_frames when the current gap began
         self.reason: str | None = None
         self.retry_at = 0.0
         self.gaps = 0  # gaps since start
@@ -39,7 +42,8 @@ class EngineOutage:
         """An engine call failed because the server is slow or gone: start or extend the gap."""
         now = self._clock()
         if self.since is None:
-            self.since, self.gaps = now, self.gaps + 1
+            self.since, self.since_ts, self.gaps = now, self._wall(), self.gaps + 1
+            self._at_start = dict(self.gap_frames)
             log.warning("model server unreachable, readings paused: %s", exc)
         self.reason = str(exc)
         delay = self._backoff.next_delay()
@@ -52,7 +56,7 @@ class EngineOutage:
             return
         log.warning("model server back after %.1f s; %d frame(s) were not counted", self._clock() - self.since,
                     sum(self.gap_frames.values()))
-        self.since, self.reason = None, None
+        self.since, self.since_ts, self.reason = None, None, None
         self._backoff.reset()
 
     def dropped(self, camera: str) -> None:
@@ -62,6 +66,14 @@ class EngineOutage:
     def forget(self, camera: str) -> None:
         """Drop the figures of a removed camera."""
         self.gap_frames.pop(camera, None)
+
+    def gap_of(self, camera: str) -> ReadingGap | None:
+        """The current gap as ``camera`` sees it (None while the engine is up); read from any thread."""
+        since = self.since_ts
+        if since is None:
+            return None
+        frames = self.gap_frames.get(camera, 0) - self._at_start.get(camera, 0)
+        return ReadingGap(since, self.reason or "", max(0, frames))
 
     def status(self) -> dict:
         """Plain figures for stats, /healthz and MQTT: up, gap seconds, retry in, reason, gaps."""

@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-from ..types import AlertEvent, CameraReading, EventType, ZoneState
+from ..types import AlertEvent, CameraReading, CameraStatus, EventType, ReadingGap, ZoneState
 
 ONLINE, OFFLINE, STOPPED = "online", "offline", "stopped"
 
@@ -40,6 +40,13 @@ def zone_body(state: ZoneState) -> dict[str, Any]:
     return {"ts": number(state.ts), "count": number(state.count), "raw_count": number(state.raw_count),
             "density": number(state.density, 4), "area_m2": number(state.area_m2, 2),
             "level": state.level.value, "stale": list(state.stale)}
+
+
+def detail_body(status: CameraStatus, gap: ReadingGap | None, ts: float) -> dict[str, Any]:
+    """``P/CAM/status/detail``: the status word with its reason, and the reading gap (null: none)."""
+    return {"ts": number(ts), "state": status.state.value, "reason": status.reason, "since": number(status.since),
+            "counting": gap is None and status.state.value == "online",
+            "gap": None if gap is None else {"since": number(gap.since), "reason": gap.reason, "frames": gap.frames}}
 
 
 def event_body(event: AlertEvent) -> dict[str, Any]:

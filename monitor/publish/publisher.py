@@ -16,11 +16,11 @@ import numpy as np
 
 from ..config import MonitorConfig
 from ..errors import UserError
-from ..types import AlertEvent, CameraReading, CameraStatus, ZoneState
+from ..types import AlertEvent, CameraReading, CameraStatus, ReadingGap, ZoneState
 from .core import Context, Core
 from .link import Link
 from .outbox import Outgoing
-from .payloads import alert_level, encode, event_body, reading_body, zone_body
+from .payloads import alert_level, detail_body, encode, event_body, reading_body, zone_body
 from .subscribe import Subscription
 from .topics import Plan
 
@@ -99,12 +99,14 @@ class Publisher:
                     core.set_retained("alert", zone.camera, zone.zone, zone.alert.value, 1)
             core.cond.notify_all()
 
-    def publish_status(self, status: CameraStatus) -> None:
-        """A camera's connection state on ``P/CAM/status`` (QoS 1, retained)."""
+    def publish_status(self, status: CameraStatus, gap: ReadingGap | None = None) -> None:
+        """A camera's state on ``P/CAM/status`` (bare word) and ``P/CAM/status/detail`` (why, and the
+        reading gap while the model server is unreachable); QoS 1, retained, sent when they change."""
         core = self._core
         with core.cond:
             if self._known(core.context.plan, "status", status.camera):
                 core.set_retained("status", status.camera, "", status.state.value, 1)
+                core.set_retained("detail", status.camera, "", detail_body(status, gap, time.time()), 1)
 
     def publish_stats(self, stats: dict[str, Any]) -> None:
         """Counters for ``P/stats``; sent at most every ``stats_interval_s`` (the latest wins)."""

@@ -26,6 +26,7 @@ TOPIC_SCHEMAS = (
     ("events", "event"),
     ("stats", "stats"),
     ("+/status", "camera_status"),
+    ("+/status/detail", "camera_status_detail"),
     ("+/count", "camera_count"),
     ("+/heatmap", "heatmap"),
     ("+/+/state", "zone_state"),

@@ -13,6 +13,7 @@ from ..config import MonitorConfig
 from ..naming import topic_segment
 
 SITE = "site"  # the camera name of site zones in ZoneState/AlertEvent, and their topic level
+CAMERA_KINDS = ("status", "detail", "count")  # retained topics of a camera (the others are a zone's)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Topics:
         """``P/CAM/status``: online / reconnecting / offline / blind."""
         return f"{self.prefix}/{topic_segment(camera)}/status"
 
+    def camera_detail(self, camera: str) -> str:
+        """``P/CAM/status/detail``: the status word's reason, and whether the camera's frames are counted."""
+        return f"{self.camera_status(camera)}/detail"
+
     def camera_count(self, camera: str) -> str:
         """``P/CAM/count``: whole-frame count."""
         return f"{self.prefix}/{topic_segment(camera)}/count"
@@ -57,9 +62,11 @@ class Topics:
         return f"{self.prefix}/{topic_segment(camera)}/{topic_segment(zone)}/alert"
 
     def of(self, kind: str, camera: str, zone: str = "") -> str:
-        """The retained topic of ``kind`` (status, count, state, alert) for a camera or zone."""
+        """The retained topic of ``kind`` (status, detail, count, state, alert) for a camera or zone."""
         if kind == "status":
             return self.camera_status(camera)
+        if kind == "detail":
+            return self.camera_detail(camera)
         if kind == "count":
             return self.camera_count(camera)
         if kind == "state":
@@ -94,7 +101,7 @@ class Plan:
 
     def has(self, kind: str, camera: str, zone: str = "") -> bool:
         """True when the retained topic of ``kind`` for this camera or zone belongs to the plan."""
-        return self.has_camera(camera) if kind in ("status", "count") else self.has_zone(camera, zone)
+        return self.has_camera(camera) if kind in CAMERA_KINDS else self.has_zone(camera, zone)
 
     def zones(self) -> list[tuple[str, str]]:
         """Every (camera, zone) pair, site zones as (``site``, zone)."""
@@ -105,7 +112,7 @@ class Plan:
         """Every retained state topic of this plan (not availability, not discovery)."""
         found: set[str] = set()
         for cam in self.cameras:
-            found |= {topics.camera_status(cam), topics.camera_count(cam)}
+            found |= {topics.camera_status(cam), topics.camera_detail(cam), topics.camera_count(cam)}
         for cam, zone in self.zones():
             found |= {topics.zone_state(cam, zone), topics.zone_alert(cam, zone)}
         return found

@@ -35,7 +35,8 @@ def test_every_shipped_schema_is_valid_and_every_topic_has_one():
         jsonschema.Draft202012Validator.check_schema(load_schema(name))
     topics = Topics("a/b")
     expected = {topics.available: "available", topics.events: "event", topics.stats: "stats",
-                topics.camera_status("c"): "camera_status", topics.camera_count("c"): "camera_count",
+                topics.camera_status("c"): "camera_status", topics.camera_detail("c"): "camera_status_detail",
+                topics.camera_count("c"): "camera_count",
                 topics.heatmap("c"): "heatmap", topics.zone_state("c", "z"): "zone_state",
                 topics.zone_state("site", "z"): "zone_state", topics.zone_alert("c", "z"): "alert",
                 "homeassistant/sensor/n/o/config": "ha_sensor",
@@ -159,7 +160,8 @@ def test_discovery_refuses_two_entities_with_one_id():
 def test_plan_lists_the_retained_topics_of_a_config():
     plan = Plan.of(make_config(cameras={"entrance": ["gate"]}, site={"all": ["entrance.gate"]}))
     assert plan.retained_topics(Topics("p")) == {
-        "p/entrance/status", "p/entrance/count", "p/entrance/gate/state", "p/entrance/gate/alert",
+        "p/entrance/status", "p/entrance/status/detail", "p/entrance/count", "p/entrance/gate/state",
+        "p/entrance/gate/alert",
         "p/site/all/state", "p/site/all/alert"}
     assert plan.has_zone("site", "all") and not plan.has_zone("entrance", "all")
 

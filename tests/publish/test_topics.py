@@ -21,11 +21,12 @@ from .helpers import Update, event, full_update, is_jpeg, make_config, started, 
 
 ROOT = Path(__file__).resolve().parents[2]
 # schema -> (QoS, retained) of the topic table in the conventions
-TABLE = {"available": (1, True), "camera_status": (1, True), "camera_count": (0, True), "zone_state": (0, True),
+TABLE = {"available": (1, True), "camera_status": (1, True), "camera_status_detail": (1, True),
+         "camera_count": (0, True), "zone_state": (0, True),
          "event": (1, False), "alert": (1, True), "heatmap": (0, False), "stats": (0, False),
          "ha_sensor": (1, True), "ha_binary_sensor": (1, True)}
 PLAIN_WORDS = {"available", "camera_status", "alert"}
-EXPIRING = {"camera_count", "zone_state", "camera_status", "alert"}
+EXPIRING = {"camera_count", "zone_state", "camera_status", "camera_status_detail", "alert"}
 
 
 def check_payload(name: str, payload: bytes) -> None:
