@@ -96,14 +96,19 @@ def test_the_level_is_unknown_only_when_the_missing_part_could_cross_a_threshold
     assert not site_value([over, missing(None, last_ts=None)], spec, now=10.0).undetermined(rule_of)
 
 
-def test_the_aggregator_sums_remote_zones_and_alerts_on_them():
+def site_with(floor: float, mezzanine: float, t: float = 1000.0):
+    """The store and the aggregator once north said online with these counts at ``t``, and our frame."""
     cfg = config(BASE)
     store = RemoteZones(cfg)
     agg = Aggregator(cfg, store)
     store.feed(f"{NORTH}/available", b"online")
-    store.feed(FLOOR, state(1000.0, 30))
-    store.feed(MEZZANINE, state(1000.0, 50))
-    venue = site_of(agg.on_result(result("a", 1000.2, halves(5, 5))))  # our frame sums theirs in
+    store.feed(FLOOR, state(t, floor))
+    store.feed(MEZZANINE, state(t, mezzanine))
+    return store, agg, site_of(agg.on_result(result("a", t + 0.2, halves(5, 5))))  # our frame sums theirs in
+
+
+def test_the_aggregator_sums_remote_zones_and_alerts_on_them():
+    store, agg, venue = site_with(30, 50)
     assert venue.count == pytest.approx(90.0) and venue.stale == () and venue.level == Level.NORMAL
     assert agg.tick(1000.5).zones == ()  # nothing new from them either
     store.feed(MEZZANINE, state(1001.0, 70))  # 100 in all: the warning starts (raise_after_s 0)
@@ -124,13 +129,8 @@ def test_the_aggregator_sums_remote_zones_and_alerts_on_them():
 
 
 def test_expiry_alone_makes_the_remote_part_stale():
-    cfg = config(BASE)
-    store = RemoteZones(cfg)
-    agg = Aggregator(cfg, store)
-    store.feed(f"{NORTH}/available", b"online")
-    store.feed(FLOOR, state(1000.0, 80))
-    store.feed(MEZZANINE, state(1000.0, 5))
-    assert site_of(agg.on_result(result("a", 1000.0, halves(5, 5)))).stale == ()
+    _, agg, venue = site_with(80, 5)
+    assert venue.stale == ()
     venue = site_of(agg.tick(1011.0))  # 11 s later, nothing new: expired (expiry_s 10)
     assert venue.stale == ("crowd-north/Lobby Cam", "crowd-north/site") and venue.level == Level.UNKNOWN
     assert venue.count == pytest.approx(10.0)
