@@ -48,7 +48,8 @@ def _has_area(config: MonitorConfig, camera: str, zone: str) -> bool:
     if camera == SITE:
         site = config.site_zones[zone]
         refs = [ref.partition(".") for ref in site.zones]
-        return site.area_m2 is not None or all(_has_area(config, cam, z) for cam, _, z in refs)
+        # Other daemons' areas are known only once their state arrives: a density needs area_m2 then.
+        return site.area_m2 is not None or (not site.remote and all(_has_area(config, cam, z) for cam, _, z in refs))
     cam = config.cameras[camera]
     return cam.zones[zone].area_m2 is not None or cam.calibration is not None
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from monitor import types as stage_types
 from monitor.config import MonitorConfig
-from monitor.publish import Publisher
+from monitor.publish import Publisher, Subscription
 from monitor.types import (AlertEvent, CameraCounters, CameraReading, CameraState, CameraStatus, EventType, Level,
                            ZoneState)
 
@@ -18,16 +18,16 @@ _ids = itertools.count(1)
 CREATED: list[Publisher] = []  # stopped after each test by the autouse fixture in conftest.py
 
 
-def new_publisher(config: MonitorConfig) -> Publisher:
+def new_publisher(config: MonitorConfig, subscription: Subscription | None = None) -> Publisher:
     """A publisher that is stopped after the test even when the test fails."""
-    publisher = Publisher(config)
+    publisher = Publisher(config, subscription)
     CREATED.append(publisher)
     return publisher
 
 
-def started(config: MonitorConfig) -> Publisher:
-    """A started and connected publisher."""
-    publisher = new_publisher(config)
+def started(config: MonitorConfig, subscription: Subscription | None = None) -> Publisher:
+    """A started and connected publisher (following ``subscription``'s topics, if any)."""
+    publisher = new_publisher(config, subscription)
     publisher.start()
     assert publisher.wait_connected(10), publisher.health()
     return publisher
