@@ -85,10 +85,10 @@ def parse_state(payload: bytes) -> _State | None:
         body = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(body, dict) or _number(body, "ts") is None:
+    ts = _number(body, "ts") if isinstance(body, dict) else None
+    if ts is None:
         return None
-    return _State(_number(body, "ts"), _number(body, "count"), _number(body, "raw_count"),  # type: ignore[arg-type]
-                  _number(body, "area_m2"))
+    return _State(ts, _number(body, "count"), _number(body, "raw_count"), _number(body, "area_m2"))
 
 
 class RemoteZones:
@@ -149,21 +149,8 @@ class RemoteZones:
             last = self._last.get(topic)
             expiry = self._expiry_s
         last_count, last_ts = last if last is not None else (None, None)
-        fresh = (available == ONLINE and state is not None and state.count is not None
-                 and now - state.ts <= expiry)
-        area = state.area if state is not None else None
-        if not fresh:
-            return Member(ref.source, None, None, area, last=last_count, last_ts=last_ts)
-        return Member(ref.source, state.count, state.raw, area, last=state.count, last_ts=state.ts,  # type: ignore[union-attr]
-                      ts=state.ts)  # type: ignore[union-attr]
-
-    def status(self, now: float) -> dict[str, dict[str, Any]]:
-        """Per remote daemon: its availability and the age of each named zone's state (for /status.json)."""
-        with self._lock:
-            refs, available, states = dict(self._refs), dict(self._available), dict(self._states)
-        found: dict[str, dict[str, Any]] = {}
-        for topic, ref in sorted(refs.items()):
-            entry = found.setdefault(ref.prefix, {"available": available.get(ref.prefix), "age_s": {}})
-            state = states.get(topic)
-            entry["age_s"][ref.ref] = None if state is None else round(now - state.ts, 1)
-        return found
+        if state is None:
+            return Member(ref.source, None, None, None, last=last_count, last_ts=last_ts)
+        if available != ONLINE or state.count is None or now - state.ts > expiry:
+            return Member(ref.source, None, None, state.area, last=last_count, last_ts=last_ts)
+        return Member(ref.source, state.count, state.raw, state.area, last=state.count, last_ts=state.ts, ts=state.ts)
