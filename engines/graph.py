@@ -41,8 +41,15 @@ def _conv(nodes: list, inits: list, weights: dict, key: str, x: str, dilation: i
     return f"{key}.relu"
 
 
-def build_graph(weights: dict[str, np.ndarray]):
-    """The CSRNet ``onnx.ModelProto`` with the given parameters (validated first)."""
+FEATURES_NAME = "features"
+
+
+def build_graph(weights: dict[str, np.ndarray], backend_layers: int | None = None):
+    """The CSRNet ``onnx.ModelProto`` with the given parameters (validated first).
+
+    With ``backend_layers`` the graph stops after that many back-end convolutions (with their
+    ReLU) and outputs their ``features`` instead of the density: what adapter training caches.
+    """
     import onnx
     from onnx import TensorProto, helper
 
@@ -57,13 +64,15 @@ def build_graph(weights: dict[str, np.ndarray]):
             x, index = out, index + 1
         else:
             x, index = _conv(nodes, inits, weights, f"frontend.{index}", x, 1, relu=True), index + 2
-    for i in range(len(BACKEND)):
+    for i in range(len(BACKEND) if backend_layers is None else backend_layers):
         x = _conv(nodes, inits, weights, f"backend.{2 * i}", x, 2, relu=True)
-    _conv(nodes, inits, weights, "output_layer", x, 1, relu=False)
-    nodes[-1].output[0] = OUTPUT_NAME
+    if backend_layers is None:
+        _conv(nodes, inits, weights, "output_layer", x, 1, relu=False)
+    name, channels = (OUTPUT_NAME, 1) if backend_layers is None else (FEATURES_NAME, BACKEND[backend_layers - 1])
+    nodes[-1].output[0] = name
     image = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, "height", "width"])
-    density = helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", 1, "height_8", "width_8"])
-    graph = helper.make_graph(nodes, "csrnet", [image], [density], initializer=inits)
+    output = helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", channels, "height_8", "width_8"])
+    graph = helper.make_graph(nodes, "csrnet", [image], [output], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="crowd-monitor", doc_string="CSRNet density map, stride 8")
     model.ir_version = 8  # readable by every runtime we support (ONNX Runtime >= 1.14, OpenVINO, TensorRT 10)

@@ -136,11 +136,15 @@ def resolve_weights_path(name: str) -> Path:
     return path
 
 
-def load_weights(name: str = DEFAULT_NAME) -> dict[str, np.ndarray]:
-    """CSRNet parameters from a weights name or an .npz / torch checkpoint file, validated."""
+def load_weights(name: str = DEFAULT_NAME, adapter: str = "auto") -> dict[str, np.ndarray]:
+    """CSRNet parameters from a weights name or an .npz / torch checkpoint file, validated, with
+    ``adapter`` laid over them (``engines.adapter``: auto, none or an adapter file)."""
+    from .adapter import apply_adapter
+
     path = resolve_weights_path(name)
     raw = load_torch_checkpoint(path) if path.suffix in (".pt", ".pth", ".tar") else load_npz(path)
-    return check_state_dict(raw, str(path))
+    weights = check_state_dict(raw, str(path))
+    return apply_adapter(weights, adapter, weights_digest(weights))
 
 
 def weights_digest(weights: dict[str, np.ndarray]) -> str:

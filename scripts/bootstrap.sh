@@ -46,8 +46,16 @@ if [ "$mode" = dev ]; then
   # list`): a machine with a local wheel folder or mirror (find-links, extra-index-url) installs it
   # from there when the CPU index cannot be reached. TORCH_INDEX_URL names another index.
   torch_index=${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}
-  $VENV/bin/python -c "import torch" 2>/dev/null \
-    || $pip install "torch==${TORCH_VERSION:-2.13.0}" --index-url "$torch_index"
+  # An unreachable index (no DNS, offline box) is detected in seconds: otherwise pip retries it
+  # for every one of torch's dependencies before falling back to its own configuration.
+  if $VENV/bin/python -c "import torch" 2>/dev/null; then :
+  elif $VENV/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)" \
+      "$torch_index/" >/dev/null 2>&1; then
+    $pip install "torch==${TORCH_VERSION:-2.13.0}" --index-url "$torch_index"
+  else
+    echo "bootstrap: $torch_index unreachable; torch from pip's own configuration" >&2
+    $pip install "torch==${TORCH_VERSION:-2.13.0}"
+  fi
   $pip install -e ".[dev]"
 else
   $pip install -e ".[cpu]"

@@ -83,18 +83,18 @@ def check_batch(batch: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(batch, dtype=np.float32)
 
 
-def weights_and_graph(model: str, cache_dir) -> tuple[dict, str, Path]:
-    """(weights, digest, cached ONNX graph path) of a weights name or file."""
+def weights_and_graph(model: str, cache_dir, adapter: str = "auto") -> tuple[dict, str, Path]:
+    """(weights, digest, cached ONNX graph path) of a weights name or file with ``adapter`` over them."""
     from ..graph import cached_graph_path
     from ..weights import load_weights, weights_digest
 
-    weights = load_weights(model)
+    weights = load_weights(model, adapter)
     return weights, weights_digest(weights), cached_graph_path(weights, cache_dir)
 
 
-def onnx_path(model: str, fmt: str, cache_dir) -> Path:
-    """The ONNX file to run: the cached graph of weights, or the model file itself."""
-    return weights_and_graph(model, cache_dir)[2] if fmt == "weights" else Path(model)
+def onnx_path(model: str, fmt: str, cache_dir, adapter: str = "auto") -> Path:
+    """The ONNX file to run: the cached graph of weights (with ``adapter``), or the model file itself."""
+    return weights_and_graph(model, cache_dir, adapter)[2] if fmt == "weights" else Path(model)
 
 
 def file_digest(path: str | Path) -> str:

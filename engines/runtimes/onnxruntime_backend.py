@@ -75,5 +75,5 @@ class OnnxRuntimeEngine(BaseEngine):
 
 def open_engine(request: OpenRequest) -> OnnxRuntimeEngine:
     """The engine for a weights name or file (its cached graph) or an .onnx file."""
-    return OnnxRuntimeEngine(onnx_path(request.model, request.fmt, request.cache_dir), request.precision,
+    return OnnxRuntimeEngine(onnx_path(request.model, request.fmt, request.cache_dir, request.adapter), request.precision,
                              max_batch=request.max_batch, threads=request.threads, reason=request.reason)

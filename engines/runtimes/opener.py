@@ -15,14 +15,15 @@ log = logging.getLogger("engines")
 
 
 def open_engine(model: str = DEFAULT_NAME, backend: str = "auto", precision: str = "auto", *, max_batch: int = 4,
-                threads: int | None = None, cache_dir: str | None = None, max_side: int = 1920) -> Engine:
+                threads: int | None = None, cache_dir: str | None = None, max_side: int = 1920,
+                adapter: str = "auto") -> Engine:
     """An ``Engine`` for ``model`` (weights name, .npz/.pth.tar/.pt, .onnx, .xml or .engine).
 
     ``backend="auto"`` picks TensorRT on an NVIDIA GPU, else OpenVINO, ONNX Runtime, torch (and logs
     why); ``precision="auto"`` picks the fastest precision that keeps counts within 1% of fp32.
     ``max_side`` bounds the frame size a TensorRT engine is built for.  Compiled artifacts (the ONNX
     graph of the weights, TensorRT engines) are cached under ``cache_dir`` (default: see
-    ``engines.cache.default_cache_dir``).
+    ``engines.cache.default_cache_dir``).  ``adapter`` (``engines.adapter``) applies to weights.
     """
     if precision not in PRECISIONS:
         raise EngineError(f"unknown precision '{precision}': choose {', '.join(PRECISIONS)}")
@@ -31,7 +32,7 @@ def open_engine(model: str = DEFAULT_NAME, backend: str = "auto", precision: str
         raise EngineError(file_problem(model, "model file"))
     spec, why = choose_backend(backend, fmt)
     request = OpenRequest(model, fmt, precision, max_batch=max_batch, threads=threads, cache_dir=cache_dir,
-                          max_side=max_side, reason=why)
+                          max_side=max_side, reason=why, adapter=adapter)
     engine = open_backend(spec, request)
     log.info("engine %s ready for %s (%s)", engine.name, model, engine.reason)
     return engine

@@ -104,7 +104,7 @@ def open_engine(request: OpenRequest) -> OpenVINOEngine:
 
     path = Path(request.model)
     if request.fmt == "weights":
-        _, sha, path = weights_and_graph(request.model, request.cache_dir)
+        _, sha, path = weights_and_graph(request.model, request.cache_dir, request.adapter)
         if request.precision == "int8":  # the INT8 IR `crowd-monitor export --format openvino --int8` left in the cache
             quantized = artifact_path(request.cache_dir, "openvino", sha, "int8")
             if quantized.is_file():

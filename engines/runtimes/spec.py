@@ -42,3 +42,4 @@ class OpenRequest:
     cache_dir: str | None = None  # compiled artifacts; None: engines.cache.default_cache_dir
     max_side: int = 1920  # largest long side of the frames, for engines built for a size range
     reason: str = ""  # why this backend was chosen, for logs and bench reports
+    adapter: str = "auto"  # laid over weights names and files (``engines.adapter``); not over compiled models

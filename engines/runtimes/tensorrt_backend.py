@@ -123,7 +123,7 @@ def open_engine(request: OpenRequest) -> TensorRTEngine:
     builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
     chosen, why = resolve_precision(precision, getattr(builder, "platform_has_fast_fp16", True))  # deprecated in TRT 10
     if request.fmt == "weights":
-        _, sha, source = weights_and_graph(model, request.cache_dir)
+        _, sha, source = weights_and_graph(model, request.cache_dir, request.adapter)
     else:
         source, sha = Path(model), (read_metadata(model) or {}).get("weights_sha") or file_digest(model)
     path, built = ensure_engine(source, weights_sha=sha, precision=chosen,

@@ -71,5 +71,5 @@ def open_engine(request: OpenRequest) -> TorchEngine:
     """The engine for a weights name or file."""
     from ..weights import load_weights
 
-    return TorchEngine(load_weights(request.model), request.precision, max_batch=request.max_batch,
+    return TorchEngine(load_weights(request.model, request.adapter), request.precision, max_batch=request.max_batch,
                        threads=request.threads, reason=request.reason)

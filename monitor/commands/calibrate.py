@@ -62,6 +62,7 @@ def _calibrate(args: argparse.Namespace, config, folder) -> int:
 
     model = config.model
     engine = engines.open_engine(model.engine_model(), model.backend, model.precision, threads=model.threads,
+                                 adapter=model.adapter,
                                  cache_dir=model.cache_dir)
     print(f"measuring {args.camera} on the counted snapshots in {folder} (model {model.weights}):")
     try:

