@@ -1,8 +1,8 @@
 """The zone editor's changes, applied to the config's round-trip YAML document.
 
-A save carries one camera: its ``zones`` (the full set: zones left out are deleted; of each zone
-only the keys sent change, ``null`` deletes a key), and optionally its ``roi``, ``ignore`` and
-``calibration`` (``null`` or ``[]`` deletes them).  Values are not checked here: the new text goes
+A save carries one camera: some of its ``zones`` (of each zone only the keys sent change and
+``null`` deletes a key; a zone sent as ``null`` is deleted, zones not sent stay as they are), and
+optionally its ``roi``, ``ignore`` and ``calibration`` (``null`` or ``[]`` deletes them).  Values are not checked here: the new text goes
 through the same loader as ``check-config``, which reports each problem at its key path.
 Unchanged values are left alone, so their layout and comments stay as they were.
 """
@@ -36,8 +36,8 @@ def parse_edit(body: bytes) -> dict[str, Any]:
         if not isinstance(edit.get(key), str) or not edit[key]:
             raise EditError(f"'{key}' (a string) is required")
     zones = edit.get("zones", {})
-    if not isinstance(zones, dict) or not all(isinstance(z, dict) for z in zones.values()):
-        raise EditError("'zones' must map zone names to objects")
+    if not isinstance(zones, dict) or not all(z is None or isinstance(z, dict) for z in zones.values()):
+        raise EditError("'zones' must map zone names to objects (or null to delete one)")
     if any(not name.strip() or len(name) > MAX_NAME for name in zones):
         raise EditError(f"zone names must be non-empty and at most {MAX_NAME} characters")
     return edit
@@ -56,17 +56,18 @@ def apply_edit(document: Any, edit: dict[str, Any]) -> None:
         _set_zones(camera, edit["zones"])
 
 
-def _set_zones(camera: Any, zones: dict[str, dict[str, Any]]) -> None:
+def _set_zones(camera: Any, zones: dict[str, dict[str, Any] | None]) -> None:
     from ruamel.yaml.comments import CommentedMap
 
     node = camera.get("zones")
     if not hasattr(node, "get"):
-        if not zones:
+        if not any(zones.values()):
             return
         camera["zones"] = node = CommentedMap()
-    for name in [name for name in node if name not in zones]:
-        del node[name]
     for name, spec in zones.items():
+        if spec is None:
+            node.pop(name, None)
+            continue
         if not hasattr(node.get(name), "get"):
             node[name] = CommentedMap()
         for key, value in spec.items():

@@ -6,7 +6,7 @@
 "use strict";
 
 const Editor = {
-  camera: null, version: null, state: null, sel: null, drag: null, w: 1280, h: 720,
+  camera: null, version: null, state: null, saved: [], sel: null, drag: null, w: 1280, h: 720,
 
   async open(name) {
     document.getElementById("live").hidden = true;
@@ -21,6 +21,7 @@ const Editor = {
     if (!body.cameras[name]) { Editor.message("no camera " + name + " in " + body.file, true); return; }
     Editor.version = body.version;
     Editor.state = JSON.parse(JSON.stringify(body.cameras[name]));
+    Editor.saved = Object.keys(Editor.state.zones);  // zones in the file: one deleted here is sent as null
     Editor.message(body.saving ? "editing " + body.file : "saving is disabled here: " +
                    "no console token is configured (health.console_token)", !body.saving);
     Editor.newFrame();
@@ -201,7 +202,8 @@ const Editor = {
     const s = Editor.state, token = document.getElementById("ed-token").value.trim();
     sessionStorage.setItem("crowd-console-token", token);
     Editor.clearProblems();
-    const body = {version: Editor.version, camera: Editor.camera, zones: s.zones,
+    const zones = Object.assign(Object.fromEntries(Editor.saved.map(name => [name, null])), s.zones);
+    const body = {version: Editor.version, camera: Editor.camera, zones,
                   roi: s.roi && s.roi.length ? s.roi : null, ignore: s.ignore, calibration: s.calibration};
     const headers = {"Content-Type": "application/json"};
     if (token) headers.Authorization = "Bearer " + token;
@@ -219,6 +221,7 @@ const Editor = {
       Editor.showProblems(reply.problems || []);
     } else {
       Editor.version = reply.version;
+      Editor.saved = Object.keys(s.zones);
       const r = reply.reload;
       Editor.message(r.applied ? "saved and applied (previous file kept as " + reply.backup + ")"
                      : "saved, but " + (r.error || "the reload did not finish"), !r.applied);

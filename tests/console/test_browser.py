@@ -122,9 +122,19 @@ def open_editor(browser, site):
     from selenium.webdriver.common.by import By
 
     browser.get(site.url("/console#edit/hall"))
+    browser.refresh()  # a fresh page, not the previous test's edits (only the hash would change)
     wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#ed-image[data-loaded='1']"), 30, "the editor's frame")
     wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#ed-zones .zone-box"), 10, "the zone list")
     return browser.find_element(By.ID, "ed-svg")
+
+
+def saved(browser) -> str:
+    """The editor's message once the save has been answered."""
+    from selenium.webdriver.common.by import By
+
+    message = lambda: browser.find_element(By.ID, "ed-message").text  # noqa: E731
+    wait_until(lambda: not message().startswith("saving"), 30, "the answer to the save")
+    return message()
 
 
 def test_a_zone_drawn_with_the_mouse_is_saved_and_published(site, browser, recorder):
@@ -148,7 +158,7 @@ def test_a_zone_drawn_with_the_mouse_is_saved_and_published(site, browser, recor
     browser.find_element(By.ID, "ed-token").send_keys(TOKEN)
     asked = time.monotonic()
     browser.find_element(By.ID, "ed-save").click()
-    wait_until(lambda: "saved and applied" in browser.find_element(By.ID, "ed-message").text, 30, "the save")
+    assert "saved and applied" in saved(browser)
     DOCS.mkdir(exist_ok=True)
     browser.save_screenshot(str(DOCS / "console-editor.png"))
 
@@ -184,3 +194,35 @@ def test_a_bad_threshold_is_shown_at_its_field_and_nothing_is_written(site, brow
     assert "invalid" in field.get_attribute("class")
     assert "nothing was written" in browser.find_element(By.ID, "ed-message").text
     assert site.config.read_bytes() == before
+
+
+def test_roi_calibration_points_and_zone_deletion_from_the_editor(site, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    svg = open_editor(browser, site)
+    browser.find_element(By.CSS_SELECTOR, "#ed-roi-row input[type=radio]").click()
+    handles = svg.find_elements(By.CSS_SELECTOR, "circle.handle")
+    assert len(handles) == 4  # the ROI's corners
+    ActionChains(browser).context_click(handles[0]).perform()  # right-click deletes a point
+    assert len(svg.find_elements(By.CSS_SELECTOR, "circle.handle")) == 3
+    browser.find_element(By.CSS_SELECTOR, "#ed-calibration input[type=radio]").click()
+    for x, y in [(0.1, 0.95), (0.9, 0.95), (0.7, 0.5), (0.3, 0.5), (0.5, 0.7)]:  # a fifth is not taken
+        click_at(browser, svg, x, y)
+    assert len(svg.find_elements(By.CSS_SELECTOR, "circle.handle.calib-point")) == 4
+    for index, (x, y) in enumerate([(0, 0), (10, 0), (10, 20), (0, 20)]):
+        for axis, value in enumerate((x, y)):
+            browser.find_element(By.CSS_SELECTOR, f'input[data-path="cameras.hall.calibration.world_points.{index}.'
+                                                  f'{axis}"]').send_keys(str(value))
+    browser.find_element(By.CSS_SELECTOR, '.zone-box[data-path="cameras.hall.zones.queue"] .delete-zone').click()
+    browser.find_element(By.ID, "ed-token").clear()
+    browser.find_element(By.ID, "ed-token").send_keys(TOKEN)
+    browser.find_element(By.ID, "ed-save").click()
+    assert "saved and applied" in saved(browser)
+    camera = load_config(site.config, {"CONSOLE_TOKEN": TOKEN}).cameras["hall"]
+    assert len(camera.roi) == 3 and camera.calibration.world_points == [[0, 0], [10, 0], [10, 20], [0, 20]]
+    image = [coord for point in camera.calibration.image_points for coord in point]
+    assert image == pytest.approx([0.1, 0.95, 0.9, 0.95, 0.7, 0.5, 0.3, 0.5], abs=0.01)
+    live = json.loads(request(site.url("/api/live"))[1])["cameras"][0]
+    assert live["calibration"]["world_points"][2] == [10, 20] and len(live["roi"]) == 3
+    assert list(camera.zones) == ["door"] and [z["zone"] for z in live["zones"]] == ["door"]

@@ -44,8 +44,7 @@ def test_unchanged_zones_keep_their_text_and_comments():
 
 
 def test_new_zone_is_written_in_flow_style_and_loads():
-    text = edited({"zones": {"door": {}, "bar": {},
-                             "queue": {"polygon": [[0.123456, 0.5], [0.3, 0.5], [0.3, 0.9]], "area_m2": 12,
+    text = edited({"zones": {"queue": {"polygon": [[0.123456, 0.5], [0.3, 0.5], [0.3, 0.9]], "area_m2": 12,
                                        "warning": {"count": 10}, "critical": {"count": 20}}}})
     assert "      queue:\n        polygon: [[0.1235, 0.5], [0.3, 0.5], [0.3, 0.9]]\n" in text
     assert "        warning: {count: 10}\n        critical: {count: 20}\n" in text
@@ -54,13 +53,14 @@ def test_new_zone_is_written_in_flow_style_and_loads():
     assert zone.warning.count == 10 and zone.critical.count == 20 and zone.area_m2 == 12
 
 
-def test_zones_left_out_are_deleted_and_null_deletes_a_key():
-    text = edited({"zones": {"door": {"area_m2": None, "warning": {"count": 30}}}})
+def test_null_deletes_a_zone_or_a_key_and_zones_left_out_stay():
+    text = edited({"zones": {"door": {"area_m2": None, "warning": {"count": 30}}, "bar": None, "gone": None}})
     config = parse_config(text)
     door = config.cameras["hall"].zones["door"]
     assert list(config.cameras["hall"].zones) == ["door"]
     assert door.area_m2 is None and door.warning.count == 30 and door.raise_after_s == 5
     assert "# by the main door" in text and "# the hall camera" in text
+    assert list(parse_config(edited({"zones": {"door": {"area_m2": 50}}})).cameras["hall"].zones) == ["door", "bar"]
 
 
 def test_roi_ignore_and_calibration_are_set_and_cleared():
