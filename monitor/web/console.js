@@ -119,6 +119,9 @@ const Live = {
       " · " + CM.fmt(cam.fps, 2) + " fps";
     line.className = "line state-" + cam.state;
     const img = card.querySelector("img");
+    const picture = card.querySelector(".picture");
+    if (cam.frame) delete picture.dataset.empty;
+    else picture.dataset.empty = cam.state === "blind" ? "blind: nothing to count" : "no picture yet";
     if (cam.frame) {
       const want = String(cam.frame.seq);
       // One picture at a time: a slow link skips frames instead of queueing them.

@@ -61,7 +61,7 @@ const Editor = {
     const zones = Object.entries(s.zones).map(([zone, z]) => ({zone, polygon: z.polygon, level: "normal"}));
     CM.draw(svg, Editor.w, Editor.h, {roi: s.roi, ignore: s.ignore, zones, calibration: s.calibration}, Editor.sel);
     const pts = Editor.points(false) || [];
-    const r = Math.max(4, Editor.w / 110);
+    const r = 7 * Editor.w / (svg.getBoundingClientRect().width || Editor.w);  // 7 screen pixels
     pts.forEach((p, i) => {
       const cls = "handle" + (Editor.sel.kind === "calibration" ? " calib-point" : "");
       const handle = CM.svg("circle", {cx: p[0] * Editor.w, cy: p[1] * Editor.h, r, class: cls, "data-index": i});

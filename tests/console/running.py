@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from monitor.devtools.broker import INSTALL_HINT, mosquitto_path
@@ -37,7 +39,7 @@ cameras:
   hall:
     url: {rtsp}
     sample_fps: 2
-    roi: [[0, 0.12], [1, 0.12], [1, 1], [0, 1]]   # the ceiling is never counted
+    roi: [[0.01, 0.12], [0.99, 0.12], [0.99, 0.99], [0.01, 0.99]]   # the ceiling is never counted
     ignore:
     - [[0.82, 0.15], [0.98, 0.15], [0.98, 0.4], [0.82, 0.4]]
     zones:
@@ -45,6 +47,10 @@ cameras:
         polygon: [[0.05, 0.35], [0.5, 0.35], [0.5, 0.95], [0.05, 0.95]]
         area_m2: 20
         warning: {{density: 2.5}}
+  lobby:
+    url: {black}   # a covered lens: blind, its zone unknown
+    zones:
+      floor: {{polygon: [[0, 0], [1, 0], [1, 1], [0, 1]]}}
   attic:
     url: rtsp://127.0.0.1:{dead}/nothing   # no camera answers here: reconnecting, its zone unknown
     open_timeout_s: 2
@@ -60,7 +66,7 @@ class Site:
     """The running parts and where they are."""
 
     broker: MosquittoBroker
-    camera: RtspServer
+    cameras: list[RtspServer]
     config: Path
     port: int
     daemon: subprocess.Popen
@@ -94,6 +100,15 @@ def wait_until(predicate, timeout: float, what: str, daemon: subprocess.Popen | 
     raise TimeoutError(what)
 
 
+def black_frames(folder: Path, n: int = 10) -> Path:
+    """seq_NNNNNN.jpg: black pictures (looped by the RTSP server)."""
+    folder.mkdir()
+    black = cv2.imencode(".jpg", np.zeros((240, 320, 3), np.uint8))[1].tobytes()
+    for index in range(1, n + 1):
+        (folder / f"seq_{index:06d}.jpg").write_bytes(black)
+    return folder
+
+
 def _frame_seen(site: Site) -> bool:
     try:
         code, body = request(site.url("/api/live"), timeout=5)
@@ -108,15 +123,16 @@ def start_site(folder: Path) -> Site:
         if reason:
             pytest.skip(reason)
     broker = MosquittoBroker(folder / "broker").start()
-    camera = RtspServer(size="320x240", fps=10).start()
+    cameras = [RtspServer(size="320x240", fps=10).start(),
+               RtspServer(size="320x240", fps=5, frames=black_frames(folder / "black")).start()]
     config, port = folder / "monitor.yaml", free_port()
     config.write_text(CONFIG.format(broker=broker.port, cache=folder / "cache", http=port, db=folder / "history.db",
-                                    rtsp=camera.url, dead=free_port()))
+                                    rtsp=cameras[0].url, black=cameras[1].url, dead=free_port()))
     log = folder / "daemon.log"
     daemon = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(config)], cwd=ROOT,
                               stdout=open(log, "w"), stderr=subprocess.STDOUT,
                               env={**os.environ, "PYTHONUNBUFFERED": "1", "CONSOLE_TOKEN": TOKEN})
-    site = Site(broker, camera, config, port, daemon, log)
+    site = Site(broker, cameras, config, port, daemon, log)
     try:
         wait_until(lambda: _frame_seen(site), 180, "a frame of the hall in /api/live", daemon)
     except BaseException:
@@ -133,7 +149,8 @@ def stop_site(site: Site) -> None:
     except subprocess.TimeoutExpired:
         site.daemon.kill()
     print(site.log.read_text()[-4000:])
-    site.camera.kill()
+    for camera in site.cameras:
+        camera.kill()
     site.broker.kill()
 
 

@@ -58,7 +58,7 @@ def test_writes_need_the_token_and_reads_do_not(site):
     code, body = request(site.url("/api/config"))
     assert code == 200
     config = json.loads(body)
-    assert config["saving"] is True and set(config["cameras"]) == {"hall", "attic"}
+    assert config["saving"] is True and set(config["cameras"]) == {"hall", "lobby", "attic"}
     edit = {"version": config["version"], "camera": "hall", "zones": {}}  # would delete the hall's zones
     assert put_config(site, edit, {})[0] == 401
     code, answer = put_config(site, edit, {"Authorization": "Bearer wrong-token-of-some-length"})
@@ -94,16 +94,18 @@ def test_live_view_streams_frames_zones_and_states(site, browser):
 
     def shown():
         view = browser.execute_script(SHOWN)
-        hall = view["cameras"].get("hall")
-        return view if hall and hall["width"] and hall["zones"].get("door", {}).get("count", "–") != "–" else None
+        hall, lobby = view["cameras"].get("hall"), view["cameras"].get("lobby")
+        counted = hall and hall["width"] and hall["zones"].get("door", {}).get("count", "–") != "–"
+        return view if counted and lobby and lobby["state"] == "blind" else None
 
-    view = wait_until(shown, 30, "the hall's picture and the door's count")
+    view = wait_until(shown, 30, "the hall's picture and count, the lobby blind")
     assert view["link"] == "live"  # updates arrive as server-sent events
     hall, attic = view["cameras"]["hall"], view["cameras"]["attic"]
     assert hall["state"] == "online" and hall["width"] == 320
     assert sorted(shape.split()[0] for shape in hall["shapes"]) == ["ignore", "roi", "zone"]  # drawn over the frame
     assert hall["zones"]["door"]["level"] in ("normal", "warning", "critical")
     assert attic["state"] in ("reconnecting", "offline") and attic["zones"]["all"]["level"] == "unknown"
+    assert view["cameras"]["lobby"]["zones"]["floor"] == {"level": "unknown", "count": "–"}
     assert "attic" in view["sites"]["building"]["text"]  # the site zone says whose data is missing
     DOCS.mkdir(exist_ok=True)
     browser.save_screenshot(str(DOCS / "console-live.png"))
