@@ -74,7 +74,11 @@ def heatmap_overlay(image_bgr: np.ndarray, density: np.ndarray, count: float | N
 def heatmap_jpeg(image_bgr: np.ndarray, density: np.ndarray, count: float | None = None, *,
                  max_side: int | None = None, quality: int = 80) -> bytes | None:
     """JPEG bytes of ``heatmap_overlay`` (shrunk to ``max_side`` when given), or None when OpenCV cannot encode it."""
-    picture = heatmap_overlay(image_bgr, density, count)
+    return jpeg(heatmap_overlay(image_bgr, density, count), max_side=max_side, quality=quality)
+
+
+def jpeg(picture: np.ndarray, *, max_side: int | None = None, quality: int = 80) -> bytes | None:
+    """JPEG bytes of a BGR picture (shrunk to ``max_side`` when given), or None when OpenCV cannot encode it."""
     height, width = picture.shape[:2]
     scale = max_side / max(height, width) if max_side else 1.0
     if scale < 1.0:

@@ -28,12 +28,16 @@ _SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (st
 
 def load_config(file: str | FsPath, environ: Mapping[str, str] | None = None) -> MonitorConfig:
     """Read, substitute, validate and cross-check a config file."""
+    return parse_config(read_config_text(file), str(file), environ)
+
+
+def read_config_text(file: str | FsPath) -> str:
+    """The text of a config file within the size limits; ``ConfigError`` for anything else."""
     name = str(file)
     try:
-        text = decode_utf8(read_config_bytes(name))
+        return decode_utf8(read_config_bytes(name))
     except NotUtf8 as exc:
         raise ConfigError([Problem(name, exc.line, (), str(exc))]) from None
-    return parse_config(text, name, environ)
 
 
 def read_config_bytes(name: str) -> bytes:

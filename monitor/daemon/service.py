@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from ..config import MonitorConfig
+from ..console import Console
+from ..console.auth import write_token
 from ..errors import UserError
 from ..health import HealthServer
 from ..history import HistoryRecorder
@@ -120,9 +122,11 @@ class Daemon:
         cfg = self.config.health
         if not cfg.enabled:
             return None
+        self.console = Console(self.config_path, lambda: self.config, self.telemetry, self.request_reload,
+                               self.reloader.status, write_token(cfg))
         try:
             server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg,
-                                  api=self._history_api())
+                                  api=self._history_api(), console=self.console.handle)
         except OSError as exc:
             raise UserError(f"health endpoint cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
         server.start()
@@ -283,6 +287,7 @@ class Daemon:
         if self.history is not None:
             self.history.stop(timeout=10.0)
         if self.health is not None:
+            self.console.close()
             self.health.stop()
         self.engine.close()
         log.info("stopped")

@@ -84,6 +84,16 @@ class Telemetry:
         with self._lock:
             self._zones = {k: v for k, v in self._zones.items() if k in keep}
 
+    def latest_result(self, camera: str) -> DensityResult | None:
+        """The camera's latest density map with its frame (the console's live picture)."""
+        with self._lock:
+            return self._results.get(camera)
+
+    def zone_states(self) -> list[ZoneState]:
+        """The latest state of every zone and site zone (the console's live view)."""
+        with self._lock:
+            return list(self._zones.values())
+
     def heatmap_jpeg(self, camera: str, quality: int = 80) -> bytes | None:
         """The latest density overlay of a camera as JPEG, rendered on demand."""
         with self._lock:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -21,6 +22,18 @@ log = logging.getLogger(__name__)
 MAX_THREADS = 32  # requests served at once; more wait in the listen backlog
 BACKLOG = 128  # connections the kernel queues before refusing
 IDLE_TIMEOUT_S = 15.0  # a client silent this long (no request, or not reading the answer) is dropped
+MAX_BODY_BYTES = 1 << 20  # a PUT/POST body: the config files it carries are limited to 1 MiB too
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as a ``console`` handler sees it."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes = b""
 
 
 class _BoundedServer(ThreadingHTTPServer):
@@ -56,14 +69,19 @@ class _BoundedServer(ThreadingHTTPServer):
 
 class HealthServer:
     """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg``, ``/`` (status page)
-    and, given ``api`` (path, query string) -> Response, the read-only ``/api/`` endpoints."""
+    and, given ``api`` (path, query string) -> Response, the read-only ``/api/`` endpoints.
+
+    ``console`` (Request -> Response, or None for a path it does not serve) is asked first, for
+    every method: the operator console's pages, live stream and config writes.
+    """
 
     def __init__(self, host: str, port: int, snapshot: Callable[[], HealthSnapshot],
                  heatmap: Callable[[str], bytes | None], idle_timeout_s: float = IDLE_TIMEOUT_S,
-                 api: Callable[[str, str], Any] | None = None):
+                 api: Callable[[str, str], Any] | None = None, console: Callable[[Request], Any] | None = None):
         handler = type("Handler", (_Handler,), {"snapshot": staticmethod(snapshot),
                                                 "heatmap": staticmethod(heatmap),
                                                 "api": staticmethod(api) if api else None,
+                                                "console": staticmethod(console) if console else None,
                                                 "timeout": idle_timeout_s})
         self._server = _BoundedServer((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
@@ -90,12 +108,15 @@ class _Handler(BaseHTTPRequestHandler):
     snapshot: Callable[[], HealthSnapshot]
     heatmap: Callable[[str], bytes | None]
     api: Callable[[str, str], Any] | None
+    console: Callable[[Request], Any] | None
     server_version = "crowd-monitor"
     timeout: float  # each connection's socket timeout (StreamRequestHandler applies it): idle clients go
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         """Serve /healthz, /metrics, the status page, heatmaps and the /api/ endpoints."""
         path, _, query = self.path.partition("?")
+        if self._console("GET", path, query):
+            return
         if path.startswith("/api/"):
             self._send_api(path, query)
         elif path == "/healthz":
@@ -121,18 +142,42 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
 
+    def do_PUT(self) -> None:  # noqa: N802
+        """Writes go to the console only (it checks the token); a body over MAX_BODY_BYTES is refused."""
+        path, _, query = self.path.partition("?")
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length.isdigit() else HTTPStatus.LENGTH_REQUIRED,
+                       "application/json", b'{"error": "a body of at most 1 MiB with a Content-Length is required"}')
+            self.close_connection = True
+            return
+        if not self._console(self.command, path, query, self.rfile.read(int(length))):
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, "application/json", b'{"error": "read-only endpoint"}')
+
+    do_POST = do_PUT  # noqa: N815
+
+    def _console(self, method: str, path: str, query: str, body: bytes = b"") -> bool:
+        """Let the console answer; False when it does not serve this path."""
+        answer = self.console(Request(method, path, query, self.headers, body)) if self.console else None
+        if answer is not None:
+            self._send_answer(answer)
+        return answer is not None
+
     def _send_api(self, path: str, query: str) -> None:
-        """An /api/ answer; a streamed body (CSV export) goes out in chunks, then the connection closes."""
         if self.api is None:
             self._send(HTTPStatus.NOT_FOUND, "application/json", b'{"error": "history is disabled"}')
             return
-        answer = self.api(path, query)
+        self._send_answer(self.api(path, query))
+
+    def _send_answer(self, answer: Any) -> None:
+        """A Response; a streamed body (CSV export, event stream) goes out in chunks, then the connection closes."""
         if isinstance(answer.body, bytes):
             self._send(answer.code, answer.content_type, answer.body, answer.filename)
             return
         self.send_response(answer.code)
         self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Disposition", f'attachment; filename="{answer.filename}"')
+        if answer.filename:
+            self.send_header("Content-Disposition", f'attachment; filename="{answer.filename}"')
         self.send_header("Cache-Control", "no-store")
         self.send_header("Connection", "close")  # no length known: the end of the body is the end of the stream
         self.end_headers()
@@ -140,8 +185,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             for chunk in answer.body:
                 self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass  # the client went away (a closed browser tab): nothing to report
         finally:
-            answer.body.close()  # the generator closes its database connection
+            answer.body.close()  # a generator closes its database connection or leaves the event stream
 
     def _send(self, code: int, content_type: str, body: bytes, filename: str | None = None) -> None:
         self.send_response(code)
