@@ -12,7 +12,7 @@ PYTHON=${PYTHON:-python3}
 run_pkgs="python3-venv python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0
  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
  gstreamer1.0-libav gstreamer1.0-rtsp gstreamer1.0-tools ffmpeg opencv-doc mosquitto"
-dev_pkgs="$run_pkgs mosquitto-clients chromium systemd"
+dev_pkgs="$run_pkgs mosquitto-clients chromium chromium-driver systemd"
 pkgs=$run_pkgs
 [ "$mode" = dev ] && pkgs=$dev_pkgs
 

@@ -51,3 +51,8 @@ def write_checked(path: str | Path, text: str) -> Path:
     os.chmod(tmp, path.stat().st_mode & 0o777)
     os.replace(tmp, path)
     return backup
+
+
+def write_settings(path: str | Path, changes: dict[tuple[str, ...], object]) -> Path:
+    """Apply ``changes`` to the YAML file, checked, keeping comments and a ``.bak``; returns the backup."""
+    return write_checked(path, set_values(path, changes))

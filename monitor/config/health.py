@@ -13,3 +13,4 @@ class HealthConfig(StrictModel):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
+    console_token: str | None = Field(default=None, min_length=16)  # writes need it; None: $CREDENTIALS_DIRECTORY/console_token

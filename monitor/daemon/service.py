@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..calibration.console import CalibrationConsole
 from ..config import MonitorConfig
 from ..errors import UserError
 from ..health import HealthServer
@@ -28,6 +29,7 @@ from ..zones import Aggregator
 from .fleet import CameraFleet
 from .reloader import Loaded, Reloader
 from .telemetry import STALLED_AFTER_S, Telemetry
+from .webapi import ApiRouter
 
 log = logging.getLogger("monitor.daemon")
 TICK_S = 0.5  # state machines and heartbeats advance at least this often without new frames
@@ -118,8 +120,10 @@ class Daemon:
         if not cfg.enabled:
             return None
         try:
+            api = ApiRouter(self._history_api(), CalibrationConsole(lambda: self.config, self.config_path,
+                                                                    self.request_reload))
             server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg,
-                                  api=self._history_api())
+                                  api=api.get, post=api.post)
         except OSError as exc:
             raise UserError(f"health endpoint cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
         server.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 MAX_THREADS = 32  # requests served at once; more wait in the listen backlog
 BACKLOG = 128  # connections the kernel queues before refusing
 IDLE_TIMEOUT_S = 15.0  # a client silent this long (no request, or not reading the answer) is dropped
+MAX_BODY = 1 << 20  # a POST body larger than this is refused (head clicks of a snapshot are a few kB)
+PAGE = re.compile(r"^/([a-z][a-z0-9_-]{0,40})\.(html|js|css)$")  # the console's files in monitor/web
+PAGE_TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+              "css": "text/css; charset=utf-8"}
 
 
 class _BoundedServer(ThreadingHTTPServer):
@@ -56,14 +61,16 @@ class _BoundedServer(ThreadingHTTPServer):
 
 class HealthServer:
     """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg``, ``/`` (status page)
-    and, given ``api`` (path, query string) -> Response, the read-only ``/api/`` endpoints."""
+    and, given ``api`` (path, query string) -> Response, the read-only ``/api/`` endpoints; given
+    ``post`` (path, query string, headers, body) -> Response, the ``/api/`` POSTs (console writes)."""
 
     def __init__(self, host: str, port: int, snapshot: Callable[[], HealthSnapshot],
                  heatmap: Callable[[str], bytes | None], idle_timeout_s: float = IDLE_TIMEOUT_S,
-                 api: Callable[[str, str], Any] | None = None):
+                 api: Callable[[str, str], Any] | None = None, post: Callable[..., Any] | None = None):
         handler = type("Handler", (_Handler,), {"snapshot": staticmethod(snapshot),
                                                 "heatmap": staticmethod(heatmap),
                                                 "api": staticmethod(api) if api else None,
+                                                "post": staticmethod(post) if post else None,
                                                 "timeout": idle_timeout_s})
         self._server = _BoundedServer((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
@@ -90,6 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
     snapshot: Callable[[], HealthSnapshot]
     heatmap: Callable[[str], bytes | None]
     api: Callable[[str, str], Any] | None
+    post: Callable[..., Any] | None
     server_version = "crowd-monitor"
     timeout: float  # each connection's socket timeout (StreamRequestHandler applies it): idle clients go
 
@@ -118,8 +126,26 @@ class _Handler(BaseHTTPRequestHandler):
         elif path in ("/", "/index.html"):
             page = resources.files("monitor.web").joinpath("status.html").read_bytes()
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", page)
+        elif PAGE.match(path) and resources.files("monitor.web").joinpath(path[1:]).is_file():
+            page = resources.files("monitor.web").joinpath(path[1:]).read_bytes()
+            self._send(HTTPStatus.OK, PAGE_TYPES[path.rsplit(".", 1)[1]], page)
         else:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        """Console writes under /api/ (each endpoint checks the console token itself)."""
+        path, _, query = self.path.partition("?")
+        raw_length = (self.headers.get("Content-Length") or "0").strip()
+        length = int(raw_length) if raw_length.isdigit() else -1
+        if not path.startswith("/api/") or self.post is None:
+            self._send(HTTPStatus.NOT_FOUND, "application/json", b'{"error": "not found"}')
+        elif not 0 <= length <= MAX_BODY:
+            self.close_connection = True  # the body is not read: the connection cannot be reused
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "application/json",
+                       json.dumps({"error": f"body missing a length or larger than {MAX_BODY} bytes"}).encode())
+        else:
+            answer = self.post(path, query, self.headers, self.rfile.read(length))
+            self._send(answer.code, answer.content_type, answer.body)
 
     def _send_api(self, path: str, query: str) -> None:
         """An /api/ answer; a streamed body (CSV export) goes out in chunks, then the connection closes."""

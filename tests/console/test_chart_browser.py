@@ -1,0 +1,107 @@
+"""The history chart in a real headless browser (Debian's chromium through chromedriver and Selenium).
+
+Real Mall frames over RTSP -> `crowd-monitor run` -> real Mosquitto and SQLite; the history page of
+the site zone must chart, bucket by bucket, the means of the counts the daemon published on MQTT,
+with the zone's threshold drawn and its alert shaded.  The screenshot goes to docs/console-chart.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.test_end_to_end import build_scene, wait_event
+from tests.daemon.test_history_e2e import BUCKET_S, published_samples, start_daemon, write_config
+from tests.support.rtsp import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCREENSHOT = ROOT / "docs" / "console-chart.png"
+
+
+@pytest.fixture
+def browser():
+    """A headless chromium driven by Selenium; skips with a reason when either is missing."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the dev extra)")
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1200,1400", "--lang=en-GB"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def chart_points(driver) -> dict[float, float]:
+    """The chart's points as drawn: bucket start -> mean."""
+    return {float(c.get_attribute("data-t")): float(c.get_attribute("data-mean"))
+            for c in driver.find_elements("css selector", "#chart circle.point")}
+
+
+def wait_until(condition, timeout: float, what: str):
+    """Poll ``condition`` until it returns something true; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.mark.slow
+def test_history_chart_of_a_zone_shows_the_minutes_that_were_published(
+        tmp_path, tmp_path_factory, rtsp_server_factory, mosquitto, mqtt_recorder, browser):
+    scene = build_scene(tmp_path / "scene")  # skips with a reason without the Mall dataset
+    camera = rtsp_server_factory(frames=scene, size="320x240", fps=10).start()
+    config, db, port = tmp_path / "monitor.yaml", tmp_path / "history.sqlite3", free_port()
+    write_config(config, camera.url, mosquitto.port, tmp_path_factory.mktemp("engine-cache"), db, port)
+    recorder = mqtt_recorder(mosquitto, ["crowd/#"])
+    daemon = start_daemon(config, tmp_path / "daemon.log")
+    try:
+        recorder.wait_payload("crowd/available", "online", timeout=120)
+        start = wait_event(recorder, "start", 0, timeout=90, zone="all", level="warning")
+        first = min(published_samples(recorder, "crowd/site/all/state"))
+        wait_until(lambda: time.time() > max(first, start["started_at"]) + 3 * BUCKET_S, 120, "three buckets")
+
+        browser.get(f"http://127.0.0.1:{port}/history.html?camera=site&zone=all&range=3m")
+        loaded = time.time()
+        wait_until(lambda: len(chart_points(browser)) >= 3, 30, "the chart's points")
+        drawn = chart_points(browser)
+        svg = browser.find_element("id", "chart")
+        assert svg.get_attribute("data-zone") == "site/all" and svg.get_attribute("data-resolution") == "minute"
+
+        # Every whole bucket published before the page loaded is drawn with the mean published for it.
+        by_bucket = defaultdict(list)
+        for ts, count in published_samples(recorder, "crowd/site/all/state").items():
+            by_bucket[int(ts // BUCKET_S) * BUCKET_S].append(count)
+        whole = [t for t in sorted(by_bucket) if t != min(by_bucket) and t + BUCKET_S + 2 < loaded]
+        assert len(whole) >= 2
+        for t in whole:
+            assert t in drawn, f"bucket {t} published but not drawn (drawn: {sorted(drawn)})"
+            mean = sum(by_bucket[t]) / len(by_bucket[t])
+            assert drawn[t] == pytest.approx(mean, abs=0.01 + 0.002 * mean), t
+
+        # The warning threshold is a line at 20 and the alert period is shaded.
+        lines = browser.find_elements("css selector", "#chart line.threshold-warning")
+        assert [float(line.get_attribute("data-value")) for line in lines] == [20.0]
+        shaded = browser.find_elements("css selector", "#chart rect.alert-warning")
+        assert start["id"] in [rect.get_attribute("data-id") for rect in shaded]
+        assert "export.csv" in browser.find_element("id", "csv").get_attribute("href")
+
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shot = tmp_path / "chart.png"
+        assert browser.save_screenshot(str(shot))
+        shutil.copyfile(shot, SCREENSHOT)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        print((tmp_path / "daemon.log").read_text()[-4000:])
