@@ -100,7 +100,8 @@ function draw(data) {
   const offset = new Date().getTimezoneOffset() * 60;  // ticks on local whole minutes, hours, days
   for (let t = Math.ceil((x0 - offset) / step) * step + offset; t <= x1; t += step) {
     const d = new Date(t * 1000);
-    const label = step >= 86400 ? d.toLocaleDateString() : d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    const label = step >= 86400 ? d.toLocaleDateString()
+      : d.toLocaleTimeString([], step < 60 ? {hour: "2-digit", minute: "2-digit", second: "2-digit"} : {hour: "2-digit", minute: "2-digit"});
     axis.append(el("line", {class: "grid", x1: X(t), x2: X(t), y1: M.top, y2: M.top + ph}),
                 el("text", {x: X(t), y: H - M.bottom + 16, "text-anchor": "middle"}, label));
   }
