@@ -114,7 +114,7 @@ function draw(data) {
     svg.append(rect);
   }
   for (const segment of segments(pts, data.bucket_s)) {
-    const mid = p => X(p.t + data.bucket_s / 2);
+    const mid = p => X(Math.min(Math.max(p.t + data.bucket_s / 2, x0), x1));  // a bucket in progress stays inside
     const band = segment.map(p => mid(p) + "," + Y(p.max)).concat(segment.slice().reverse().map(p => mid(p) + "," + Y(p.min)));
     svg.append(el("polygon", {class: "band", points: band.join(" ")}),
                el("path", {class: "mean", d: "M" + segment.map(p => mid(p) + "," + Y(p.mean)).join("L")}));
