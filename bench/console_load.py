@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -21,20 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from soak import process_cpu_s  # noqa: E402 (bench/ is this script's folder)
 from tests.console.running import start_browser, start_site, stop_site  # noqa: E402
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(pid: int, seconds: float) -> float:
     """The process's CPU use over ``seconds``, in percent of one core."""
-    start_cpu, start = cpu_seconds(pid), time.monotonic()
+    start_cpu, start = process_cpu_s(pid), time.monotonic()
     time.sleep(seconds)
-    return 100.0 * (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
+    return 100.0 * (process_cpu_s(pid) - start_cpu) / (time.monotonic() - start)
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ Debian's vtest.avi), a private broker, and ``crowd-monitor run`` as a subprocess
   CPU seconds per processed frame minus that, divided by it, is the overhead (decode, resize,
   aggregation, MQTT, HTTP).  Both are CPU times of this machine, measured in the same run.
 Prints one JSON object.
+
+``--compare-console`` instead runs two daemons side by side, with and without the console and the
+history, and reports the CPU each uses and the history's size per camera-year (``soak_console.py``).
 """
 
 from __future__ import annotations
@@ -142,6 +145,17 @@ def metrics(port: int) -> dict[str, float]:
             if line and not line.startswith("#")}
 
 
+def shut_down(daemons: list[subprocess.Popen], cameras: list, *closers) -> None:
+    """SIGTERM the daemons and wait for them, close the rest (subscribers, broker, logs), kill the cameras."""
+    for daemon in daemons:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(30)
+    for closer in closers:
+        closer.close()
+    for camera in cameras:
+        camera.kill()
+
+
 def soak(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="crowd-monitor-soak-") as tmp:
         work = Path(tmp)
@@ -160,13 +174,7 @@ def soak(args: argparse.Namespace) -> dict:
         try:
             return _measure(args, daemon, health_port, latencies, baseline)
         finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait(30)
-            latencies.close()
-            broker.close()
-            for camera in cameras:
-                camera.kill()
-            log.close()
+            shut_down([daemon], cameras, latencies, broker, log)
 
 
 def _measure(args, daemon, health_port, latencies, baseline) -> dict:
@@ -216,8 +224,15 @@ def main() -> None:
     parser.add_argument("--sample-fps", type=float, default=1.0)
     parser.add_argument("--max-side", type=int, default=640)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--compare-console", action="store_true",
+                        help="console and history on vs off, side by side (see soak_console.py)")
     args = parser.parse_args()
-    text = json.dumps(soak(args), indent=2)
+    if args.compare_console:
+        from soak_console import compare
+
+        text = json.dumps(compare(args), indent=2)
+    else:
+        text = json.dumps(soak(args), indent=2)
     print(text)
     if args.out:
         args.out.write_text(text)

@@ -5,7 +5,9 @@ Layouts (see conventions.md):
   points of frame N); ``DIR/perspective_roi.mat`` (``pMapN``, ``roi.mask``) is used when present.
 - ``shanghaitech``: ``DIR/images/IMG_n.jpg`` + ``DIR/ground-truth/GT_IMG_n.mat`` (``image_info``).
 - ``counts``: ``DIR/counts.csv`` with ``frame,count`` rows and one video in DIR (frame = 0-based
-  index), or ``image,count`` rows with image paths relative to DIR (numbered 1.. in file order).
+  index), or ``image,count`` rows with image paths relative to DIR (numbered 1.. in file order);
+  an optional third column ``points`` holds the head points (``x y;x y;...`` in pixels; the
+  console's clicks), used instead of the bare count where it is filled in.
 Grey-scale images are read as 3-channel BGR; head points outside the image are ignored (the count
 of a sample is the number of its points inside the image).
 """
@@ -210,11 +212,11 @@ def _read_counts(root: Path, frames: FrameRange | None) -> Dataset:
     body = rows[1:]
     if header[0] == "frame":
         return _counts_video(root, table, body, frames)
-    entries = []
+    entries, with_points = [], header[2:3] == ["points"]
     for line, row in enumerate(body, start=2):
         image, count = row[0].strip(), _count_cell(row, table, line)
-        path = root / image
-        entries.append((line - 1, Sample(image, line - 1, path, annotated_count=count)))
+        points = _points_cell(row, count, table, line) if with_points else None
+        entries.append((line - 1, Sample(image, line - 1, root / image, points=points, annotated_count=count)))
     chosen = [s for n, s in entries if frames is None or n in frames]
     if not chosen:
         raise DatasetError(f"no rows of {table} selected by --frames {frames} (rows 1-{len(entries)})")
@@ -241,6 +243,27 @@ def _count_cell(row: list[str], table: Path, line: int) -> float:
     if not (math.isfinite(value) and value >= 0):  # float() takes 'inf' and 'nan': no head count is either
         raise DatasetError(f"{table}:{line}: a count must be a finite number, 0 or more, got {row[1]!r}")
     return value
+
+
+def format_points(points) -> str:
+    """Head points (x, y pixels) as a ``points`` cell of counts.csv: ``x y;x y;...``."""
+    return ";".join(f"{x:.1f} {y:.1f}" for x, y in points)
+
+
+def _points_cell(row: list[str], count: float, table: Path, line: int) -> np.ndarray | None:
+    """The row's head points (N x 2), or None when its points cell is empty (a bare count)."""
+    cell = row[2].strip() if len(row) > 2 else ""
+    if not cell:
+        return None
+    try:
+        points = np.array([[float(v) for v in pair.split()] for pair in cell.split(";")], dtype=np.float32)
+    except ValueError:
+        points = np.zeros((0, 1), np.float32)
+    if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
+        raise DatasetError(f"{table}:{line}: points must be 'x y;x y;...' in pixels, got {cell[:60]!r}")
+    if len(points) != count:
+        raise DatasetError(f"{table}:{line}: count {count:g} but {len(points)} head points")
+    return points
 
 
 def _counts_video(root: Path, table: Path, body: list[list[str]], frames: FrameRange | None) -> Dataset:

@@ -39,6 +39,19 @@ def scan(engine, folder: Path, log=print) -> list[Trial]:
     return trials
 
 
+def measure(model, folder: Path, log=print) -> tuple[list[Trial], Trial]:
+    """Open the engine of ``model`` (a ModelConfig), scan ``folder``'s counted snapshots, pick a setting."""
+    import engines
+
+    engine = engines.open_engine(model.engine_model(), model.backend, model.precision, threads=model.threads,
+                                 adapter=model.adapter, cache_dir=model.cache_dir)
+    try:
+        trials = scan(engine, folder, log)
+    finally:
+        engine.close()
+    return trials, pick(trials)
+
+
 def pick(trials: list[Trial]) -> Trial:
     """The lowest MAE; auto when no fixed size beats it by more than ``AUTO_MARGIN`` (relative)."""
     best = min(trials, key=lambda t: t.mae)

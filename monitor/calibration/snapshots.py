@@ -19,6 +19,14 @@ def take_snapshots(name: str, camera: CameraConfig, folder: Path, count: int, ev
                    timeout_s: float = 60.0) -> list[Path]:
     """Save ``count`` frames of the camera, ``every_s`` apart, as JPEGs in ``folder``, with a
     ``counts.csv`` listing them and an empty count each; returns the image paths."""
+    saved = capture(name, camera, folder, count, every_s, timeout_s)
+    write_counts_template(folder, saved)
+    return saved
+
+
+def capture(name: str, camera: CameraConfig, folder: Path, count: int, every_s: float,
+            timeout_s: float = 60.0) -> list[Path]:
+    """Save ``count`` frames of the camera, ``every_s`` apart, as new JPEGs in ``folder``; their paths."""
     from ..pipeline import LatestFrameSlot
     from ..sources import CameraReader
 
@@ -38,7 +46,7 @@ def take_snapshots(name: str, camera: CameraConfig, folder: Path, count: int, ev
                                     f"({status.state.value}: {status.reason})")
                 time.sleep(0.05)
                 continue
-            path = folder / f"snap-{time.strftime('%Y%m%d-%H%M%S', time.localtime(frame.captured_at))}-{len(saved):03d}.jpg"
+            path = _new_name(folder, frame.captured_at)
             cv2.imwrite(str(path), frame.image)
             saved.append(path)
             deadline = time.monotonic() + timeout_s + every_s
@@ -46,8 +54,16 @@ def take_snapshots(name: str, camera: CameraConfig, folder: Path, count: int, ev
                 time.sleep(every_s)  # the slot keeps only the newest frame: the next one is fresh
     finally:
         reader.stop()
-    write_counts_template(folder, saved)
     return saved
+
+
+def _new_name(folder: Path, captured_at: float) -> Path:
+    """``snap-DATE-TIME-NNN.jpg`` not yet in ``folder`` (several snapshots may share a second)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(captured_at))
+    index = 0
+    while (folder / f"snap-{stamp}-{index:03d}.jpg").exists():
+        index += 1
+    return folder / f"snap-{stamp}-{index:03d}.jpg"
 
 
 def write_counts_template(folder: Path, images: list[Path]) -> Path:

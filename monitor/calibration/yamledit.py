@@ -1,8 +1,10 @@
 """Write settings back into a config file, keeping its comments and layout (ruamel.yaml round trip).
 
 The new text is checked with the same loader as ``check-config`` before anything is replaced; the
-previous file is kept as ``FILE.bak`` and the new one is written atomically.  Used by
-``calibrate`` and by the console's zone editor.
+previous file is kept as ``FILE.bak`` and the new one is written atomically (``replace_file``, the
+one write path of ``calibrate``, the console's calibration and its zone editor).  Within the daemon,
+each read-modify-write of the file holds ``WRITE_LOCK``, so an editor save and a calibration apply
+never overwrite each other's change.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+
+WRITE_LOCK = threading.Lock()  # one read-modify-write of a config file at a time in this process
 
 
 def _round_trip():
@@ -77,3 +82,9 @@ def replace_file(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return backup
+
+
+def write_settings(path: str | Path, changes: dict[tuple[str, ...], object]) -> Path:
+    """Apply ``changes`` to the YAML file, checked, keeping comments and a ``.bak``; returns the backup."""
+    with WRITE_LOCK:
+        return write_checked(path, set_values(path, changes))

@@ -55,20 +55,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace, config, folder) -> int:
     """Scan, maybe fine-tune, write the chosen settings."""
-    import engines
-
-    from ..calibration.scan import pick, scan
-    from ..calibration.yamledit import set_values, write_checked
+    from ..calibration.scan import measure
+    from ..calibration.yamledit import write_settings
 
     model = config.model
-    engine = engines.open_engine(model.engine_model(), model.backend, model.precision, threads=model.threads,
-                                 adapter=model.adapter,
-                                 cache_dir=model.cache_dir)
     print(f"measuring {args.camera} on the counted snapshots in {folder} (model {model.weights}):")
-    try:
-        chosen = pick(scan(engine, folder))
-    finally:
-        engine.close()
+    _, chosen = measure(model, folder)
     changes: dict[tuple[str, ...], object] = {("cameras", args.camera, "max_side"): chosen.max_side}
     print(f"chosen: max_side {chosen.max_side} (MAE {chosen.mae:.2f}, bias {chosen.bias:+.2f})")
     if args.finetune:
@@ -78,7 +70,7 @@ def _calibrate(args: argparse.Namespace, config, folder) -> int:
     if args.dry_run:
         print("dry run: nothing written")
         return 0
-    backup = write_checked(args.config, set_values(args.config, changes))
+    backup = write_settings(args.config, changes)
     for keys, value in changes.items():
         print(f"{args.config}: {'.'.join(keys)} = {value}")
     print(f"previous file kept as {backup}; apply with a reload (systemctl reload crowd-monitor, or kill -HUP)")

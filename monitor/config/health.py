@@ -23,6 +23,6 @@ class HealthConfig(StrictModel):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
-    # Saving from the console (zone editor) needs this token; None: the systemd credential
-    # ``console_token`` if there is one, else saving is refused.  Reading needs no token.
+    # Every console write (zone editor saves, calibration) needs this token; None: the systemd
+    # credential ``console_token`` if there is one, else writes are refused.  Reading needs no token.
     console_token: Annotated[SecretStr, AfterValidator(_long_enough)] | None = None

@@ -1,72 +1,50 @@
-"""The console's routes: its pages, the live view and stream, camera pictures, and config reads and saves."""
+"""The console's ``/api/`` routes: the live view and its stream, camera pictures, and config reads and saves.
+
+Its pages are files of ``monitor/web`` served by the health server; the console token is checked by
+the API router before any write reaches ``handle``.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from importlib import resources
 
 from ..config import MonitorConfig
-from ..health.server import Request
-from ..history.api import Response
-from .answers import error, json_answer
-from .auth import WriteToken
+from ..health.messages import Request, Response, error_response, json_response
 from .live import LiveSource, LiveView
 from .pictures import Pictures
 from .saving import ConfigFile
 from .stream import EventStreams
 
-log = logging.getLogger(__name__)
-PAGES = {"/console": ("console.html", "text/html; charset=utf-8"),
-         "/console.js": ("console.js", "text/javascript; charset=utf-8"),
-         "/editor.js": ("editor.js", "text/javascript; charset=utf-8"),
-         "/console.css": ("console.css", "text/css; charset=utf-8")}
+WRITES = ("PUT", "POST")
 
 
 class Console:
     """Answers the console's requests; ``handle`` returns None for paths it does not serve."""
 
     def __init__(self, config_path: str, config: Callable[[], MonitorConfig], source: LiveSource,
-                 reload: Callable[[], None], reload_status: Callable[[], dict], token: WriteToken):
+                 reload: Callable[[], None], reload_status: Callable[[], dict], saving: bool):
         self.live = LiveView(config, source)
         self.streams = EventStreams(self.live.get)
         self.pictures = Pictures(source)
         self.file = ConfigFile(config_path, reload, reload_status)
-        self.token = token
-        self._reads = {"/api/live": lambda req: json_answer(self.live.get()), "/api/events": self._events,
-                       "/api/frame": self.pictures.answer, "/api/config": lambda req: self.file.read(token)}
+        self._reads = {"/api/live": lambda req: json_response(self.live.get()), "/api/events": self._events,
+                       "/api/frame": self.pictures.answer, "/api/config": lambda req: self.file.read(saving)}
 
     def handle(self, request: Request) -> Response | None:
         """The answer to a console request, or None (not the console's path)."""
         path = request.path.rstrip("/") or "/"
-        if path in PAGES:
-            return self._page(*PAGES[path]) if request.method == "GET" else _read_only()
-        if path == "/api/config" and request.method in ("PUT", "POST"):
-            return self._save(request)
+        if path == "/api/config" and request.method in WRITES:
+            return self.file.save(request.body)
         if path in self._reads:
-            return self._reads[path](request) if request.method == "GET" else _read_only()
+            return self._reads[path](request) if request.method == "GET" else error_response(405, "method not allowed")
         return None
 
     def close(self) -> None:
         """End the open event streams (daemon shutdown)."""
         self.streams.close()
 
-    def _page(self, name: str, content_type: str) -> Response:
-        return Response(200, content_type, resources.files("monitor.web").joinpath(name).read_bytes())
-
     def _events(self, request: Request) -> Response:
         stream = self.streams.open()
         if stream is None:
-            return error(503, "too many open live streams; poll /api/live instead")
+            return error_response(503, "too many open live streams; poll /api/live instead")
         return Response(200, "text/event-stream", stream)
-
-    def _save(self, request: Request) -> Response:
-        refused = self.token.check(request.headers)
-        if refused is not None:
-            log.warning("console: config save refused (%d)", refused[0])
-            return error(refused[0], refused[1])
-        return self.file.save(request.body)
-
-
-def _read_only() -> Response:
-    return error(405, "method not allowed")

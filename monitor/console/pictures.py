@@ -8,8 +8,7 @@ from __future__ import annotations
 import threading
 from urllib.parse import parse_qs
 
-from ..history.api import Response
-from .answers import error
+from ..health.messages import Response, error_response
 from ..render import heatmap_jpeg, jpeg
 from .live import LiveSource
 
@@ -30,10 +29,10 @@ class Pictures:
         camera = (query.get("camera") or [""])[-1]
         overlay = (query.get("overlay") or ["1"])[-1] not in ("0", "false", "no")
         if not camera:
-            return error(400, "camera: required")
+            return error_response(400, "camera: required")
         body = self.picture(camera, overlay)
         if body is None:
-            return error(404, f"no frame of camera {camera[:100]!r} yet")
+            return error_response(404, f"no frame of camera {camera[:100]!r} yet")
         return Response(200, "image/jpeg", body)
 
     def picture(self, camera: str, overlay: bool) -> bytes | None:

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ..calibration.yamledit import dump_document, load_document, replace_file
+from ..calibration.yamledit import WRITE_LOCK, dump_document, load_document, replace_file
 from ..config import ConfigError, MonitorConfig, parse_config
 from ..config.errors import dotted
 from ..config.loader import MAX_CONFIG_BYTES, read_config_text
-from ..history.api import Response
-from .answers import error, json_answer
-from .auth import WriteToken
+from ..health.messages import Response, error_response, json_response
 from .edits import EditError, apply_edit, parse_edit
 
 log = logging.getLogger(__name__)
@@ -56,54 +53,54 @@ class ConfigFile:
     def __init__(self, path: str, reload: Callable[[], None], reload_status: Callable[[], dict]):
         self.path = str(path)
         self._reload, self._reload_status = reload, reload_status
-        self._lock = threading.Lock()
 
-    def read(self, token: WriteToken) -> Response:
-        """The file's editable parts, its version, and whether saving is possible."""
+    def read(self, saving: bool) -> Response:
+        """The file's editable parts, its version, and whether saving is possible (a token is configured)."""
         try:
             text = read_config_text(self.path)
             config = parse_config(text, self.path)
         except ConfigError as exc:
-            return error(409, "the config file on disk does not validate: fix it by hand or restore "
-                              f"{self.path}.bak", problems=problems_json(exc))
-        return json_answer({"file": self.path, "version": version(text), "saving": token.value is not None,
-                            "cameras": editable(config)})
+            return error_response(409, "the config file on disk does not validate: fix it by hand or restore "
+                                  f"{self.path}.bak", problems=problems_json(exc))
+        return json_response({"file": self.path, "version": version(text), "saving": saving,
+                             "cameras": editable(config)})
 
     def save(self, body: bytes) -> Response:
         """Validate, write and apply one edit (the caller checked the token)."""
-        with self._lock:
+        with WRITE_LOCK:  # shared with calibration's writes: no lost update between them
             try:
                 return self._save(parse_edit(body))
             except EditError as exc:
-                return error(400, str(exc))
+                return error_response(400, str(exc))
             except ConfigError as exc:
-                return error(409, "the config file on disk does not validate: fix it by hand",
-                             problems=problems_json(exc))
+                return error_response(409, "the config file on disk does not validate: fix it by hand",
+                                      problems=problems_json(exc))
 
     def _save(self, edit: dict[str, Any]) -> Response:
         text = read_config_text(self.path)
         if version(text) != edit["version"]:
-            return error(409, "the config file changed since the editor read it: reload the page and edit again")
+            return error_response(409, "the config file changed since the editor read it: reload the page and "
+                                       "edit again")
         try:
             document = load_document(text)
         except Exception as exc:  # ruamel's own errors: the file parses for the loader, not for ruamel
-            return error(409, f"the config file cannot be edited here: {type(exc).__name__}: {exc}")
+            return error_response(409, f"the config file cannot be edited here: {type(exc).__name__}: {exc}")
         apply_edit(document, edit)
         new_text = dump_document(document)
         if len(new_text.encode()) > MAX_CONFIG_BYTES:
-            return error(422, "the file would exceed 1 MiB; nothing was written", problems=[])
+            return error_response(422, "the file would exceed 1 MiB; nothing was written", problems=[])
         try:
             parse_config(new_text, self.path)
         except ConfigError as exc:
-            return error(422, "the change does not validate; nothing was written", problems=problems_json(exc))
+            return error_response(422, "the change does not validate; nothing was written", problems=problems_json(exc))
         try:
             backup = replace_file(self.path, new_text)
         except OSError as exc:
-            return error(500, f"cannot write {self.path}: {exc.strerror or exc} (the directory must be "
-                              "writable by the daemon; see the README)")
+            return error_response(500, f"cannot write {self.path}: {exc.strerror or exc} (the directory must be "
+                                  "writable by the daemon; see the README)")
         log.warning("console: saved %s (camera %s; previous file kept as %s)", self.path, edit["camera"], backup)
-        return json_answer({"saved": True, "file": self.path, "backup": str(backup), "version": version(new_text),
-                            "reload": self._apply()})
+        return json_response({"saved": True, "file": self.path, "backup": str(backup), "version": version(new_text),
+                             "reload": self._apply()})
 
     def _apply(self) -> dict[str, Any]:
         """Reload as SIGHUP does and wait for the outcome: applied, or why not."""

@@ -14,11 +14,12 @@ import threading
 import time
 from pathlib import Path
 
+from ..calibration.console import CalibrationConsole
 from ..config import MonitorConfig
 from ..console import Console
-from ..console.auth import write_token
 from ..errors import UserError
 from ..health import HealthServer
+from ..health.auth import write_token
 from ..history import HistoryRecorder
 from ..history.api import HistoryApi
 from ..pipeline import InferenceWorker
@@ -30,6 +31,7 @@ from ..zones import Aggregator, RemoteZones
 from .fleet import CameraFleet
 from .reloader import Loaded, Reloader
 from .telemetry import STALLED_AFTER_S, Telemetry
+from .webapi import ApiRouter
 
 log = logging.getLogger("monitor.daemon")
 TICK_S = 0.5  # state machines and heartbeats advance at least this often without new frames
@@ -119,14 +121,17 @@ class Daemon:
         return 0
 
     def _start_health(self) -> HealthServer | None:
+        """The health server with one /api/: history, the console and calibration (writes need the token)."""
         cfg = self.config.health
         if not cfg.enabled:
             return None
-        self.console = Console(self.config_path, lambda: self.config, self.telemetry, self.request_reload,
-                               self.reloader.status, write_token(cfg))
+        token, current = write_token(cfg), (lambda: self.config)
+        self.console = Console(self.config_path, current, self.telemetry, self.request_reload, self.reloader.status,
+                               saving=token.value is not None)
+        api = ApiRouter(token, self._history_api(), self.console,
+                        CalibrationConsole(current, self.config_path, self.request_reload))
         try:
-            server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg,
-                                  api=self._history_api(), console=self.console.handle)
+            server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg, api=api)
         except OSError as exc:
             raise UserError(f"health endpoint cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
         server.start()

@@ -1,4 +1,4 @@
-"""Local HTTP endpoint: /healthz, Prometheus /metrics, and a status page with the latest heatmaps."""
+"""Local HTTP endpoint: /healthz, Prometheus /metrics, the status page and console pages, and one /api/."""
 
 from .server import HealthServer
 from .snapshot import CameraHealth, HealthSnapshot

@@ -1,18 +1,18 @@
-"""A tiny threaded HTTP server on localhost: the daemon's health, metrics and status page."""
+"""A tiny threaded HTTP server on localhost: the daemon's health, metrics, web pages and ``/api/``."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any
 from urllib.parse import unquote
 
+from .messages import Request, Response
 from .metrics import render_metrics
 from .snapshot import HealthSnapshot
 
@@ -22,18 +22,12 @@ log = logging.getLogger(__name__)
 MAX_THREADS = 32  # requests served at once; more wait in the listen backlog
 BACKLOG = 128  # connections the kernel queues before refusing
 IDLE_TIMEOUT_S = 15.0  # a client silent this long (no request, or not reading the answer) is dropped
-MAX_BODY_BYTES = 1 << 20  # a PUT/POST body: the config files it carries are limited to 1 MiB too
-
-
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request as a ``console`` handler sees it."""
-
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-    body: bytes = b""
+MAX_BODY_BYTES = 1 << 20  # a PUT/POST body: config files are limited to 1 MiB too, head clicks are a few kB
+PAGE = re.compile(r"^/([a-z][a-z0-9_-]{0,40})\.(html|js|css)$")  # the pages' own files in monitor/web
+PAGE_TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+              "css": "text/css; charset=utf-8"}
+ALIASES = {"/": "status.html", "/index.html": "status.html", "/console": "console.html"}
+JSON = "application/json"
 
 
 class _BoundedServer(ThreadingHTTPServer):
@@ -68,20 +62,16 @@ class _BoundedServer(ThreadingHTTPServer):
 
 
 class HealthServer:
-    """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg``, ``/`` (status page)
-    and, given ``api`` (path, query string) -> Response, the read-only ``/api/`` endpoints.
-
-    ``console`` (Request -> Response, or None for a path it does not serve) is asked first, for
-    every method: the operator console's pages, live stream and config writes.
-    """
+    """Serves ``/healthz``, ``/metrics``, ``/status.json``, ``/heatmap/CAM.jpg``, the pages of
+    ``monitor/web`` (``/`` the status page, ``/console``, ``/NAME.html|js|css``) and, given ``api``
+    (Request -> Response), every request under ``/api/``: GETs, and PUT/POST with a bounded body."""
 
     def __init__(self, host: str, port: int, snapshot: Callable[[], HealthSnapshot],
                  heatmap: Callable[[str], bytes | None], idle_timeout_s: float = IDLE_TIMEOUT_S,
-                 api: Callable[[str, str], Any] | None = None, console: Callable[[Request], Any] | None = None):
+                 api: Callable[[Request], Response] | None = None):
         handler = type("Handler", (_Handler,), {"snapshot": staticmethod(snapshot),
                                                 "heatmap": staticmethod(heatmap),
                                                 "api": staticmethod(api) if api else None,
-                                                "console": staticmethod(console) if console else None,
                                                 "timeout": idle_timeout_s})
         self._server = _BoundedServer((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-http", daemon=True)
@@ -94,7 +84,7 @@ class HealthServer:
     def start(self) -> None:
         """Serve in a background thread."""
         self._thread.start()
-        log.info("health endpoint on http://%s:%d/ (/healthz, /metrics)", *self._server.server_address[:2])
+        log.info("health endpoint on http://%s:%d/ (/healthz, /metrics, /console)", *self._server.server_address[:2])
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
@@ -107,69 +97,75 @@ class HealthServer:
 class _Handler(BaseHTTPRequestHandler):
     snapshot: Callable[[], HealthSnapshot]
     heatmap: Callable[[str], bytes | None]
-    api: Callable[[str, str], Any] | None
-    console: Callable[[Request], Any] | None
+    api: Callable[[Request], Response] | None
     server_version = "crowd-monitor"
     timeout: float  # each connection's socket timeout (StreamRequestHandler applies it): idle clients go
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        """Serve /healthz, /metrics, the status page, heatmaps and the /api/ endpoints."""
+        """Serve /healthz, /metrics, /status.json, heatmaps, the pages and the /api/ endpoints."""
         path, _, query = self.path.partition("?")
-        if self._console("GET", path, query):
-            return
         if path.startswith("/api/"):
-            self._send_api(path, query)
+            self._send_api(Request("GET", path, query, self.headers))
         elif path == "/healthz":
             snap = self.snapshot()
             body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems),
                     "warnings": list(snap.warnings)}
             code = HTTPStatus.OK if snap.healthy else HTTPStatus.SERVICE_UNAVAILABLE
-            self._send(code, "application/json", json.dumps(body).encode())
+            self._send(code, JSON, json.dumps(body).encode())
         elif path == "/metrics":
             self._send(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
                        render_metrics(self.snapshot()).encode())
         elif path == "/status.json":
-            self._send(HTTPStatus.OK, "application/json", json.dumps(self.snapshot().to_json()).encode())
+            self._send(HTTPStatus.OK, JSON, json.dumps(self.snapshot().to_json()).encode())
         elif path.startswith("/heatmap/") and path.endswith(".jpg"):
             jpeg = self.heatmap(unquote(path[len("/heatmap/"):-len(".jpg")]))
             if jpeg is None:
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"no heatmap yet\n")
             else:
                 self._send(HTTPStatus.OK, "image/jpeg", jpeg)
-        elif path in ("/", "/index.html"):
-            page = resources.files("monitor.web").joinpath("status.html").read_bytes()
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", page)
         else:
-            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+            self._send_page(path)
 
     def do_PUT(self) -> None:  # noqa: N802
-        """Writes go to the console only (it checks the token); a body over MAX_BODY_BYTES is refused."""
+        """Writes go to /api/ only (its routes check the console token), with a body of at most MAX_BODY_BYTES."""
         path, _, query = self.path.partition("?")
-        length = self.headers.get("Content-Length", "")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length.isdigit() else HTTPStatus.LENGTH_REQUIRED,
-                       "application/json", b'{"error": "a body of at most 1 MiB with a Content-Length is required"}')
-            self.close_connection = True
+        if not path.startswith("/api/"):
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, JSON, b'{"error": "read-only: only /api/ takes writes"}')
             return
-        if not self._console(self.command, path, query, self.rfile.read(int(length))):
-            self._send(HTTPStatus.METHOD_NOT_ALLOWED, "application/json", b'{"error": "read-only endpoint"}')
+        body = self._read_body()
+        if body is not None:
+            self._send_api(Request(self.command, path, query, self.headers, body))
 
     do_POST = do_PUT  # noqa: N815
 
-    def _console(self, method: str, path: str, query: str, body: bytes = b"") -> bool:
-        """Let the console answer; False when it does not serve this path."""
-        answer = self.console(Request(method, path, query, self.headers, body)) if self.console else None
-        if answer is not None:
-            self._send_answer(answer)
-        return answer is not None
+    def _read_body(self) -> bytes | None:
+        """The request's body; None once a refusal is sent (chunked, a bad length, too large)."""
+        length = (self.headers.get("Content-Length") or "0").strip()  # none: no body (RFC 9112)
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if not chunked and length.isdigit() and int(length) <= MAX_BODY_BYTES:
+            return self.rfile.read(int(length))
+        code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length.isdigit() and not chunked else HTTPStatus.LENGTH_REQUIRED
+        self.close_connection = True  # the body is not read: the connection cannot be reused
+        self._send(code, JSON, json.dumps({"error": f"a body needs a Content-Length of at most {MAX_BODY_BYTES} "
+                                                    "bytes"}).encode())
+        return None
 
-    def _send_api(self, path: str, query: str) -> None:
-        if self.api is None:
-            self._send(HTTPStatus.NOT_FOUND, "application/json", b'{"error": "history is disabled"}')
+    def _send_page(self, path: str) -> None:
+        """A file of monitor/web: a page, its script or its style sheet; 404 for anything else."""
+        name = ALIASES.get(path) or (path[1:] if PAGE.match(path) else None)
+        page = resources.files("monitor.web").joinpath(name) if name else None
+        if page is None or not page.is_file():
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
             return
-        self._send_answer(self.api(path, query))
+        self._send(HTTPStatus.OK, PAGE_TYPES[name.rsplit(".", 1)[1]], page.read_bytes())
 
-    def _send_answer(self, answer: Any) -> None:
+    def _send_api(self, request: Request) -> None:
+        if self.api is None:
+            self._send(HTTPStatus.NOT_FOUND, JSON, b'{"error": "no /api/ on this server"}')
+            return
+        self._send_answer(self.api(request))
+
+    def _send_answer(self, answer: Response) -> None:
         """A Response; a streamed body (CSV export, event stream) goes out in chunks, then the connection closes."""
         if isinstance(answer.body, bytes):
             self._send(answer.code, answer.content_type, answer.body, answer.filename)

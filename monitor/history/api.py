@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs
 
 from ..config import MonitorConfig
+from ..health.messages import Response, error_response, json_response
 from . import query
 from .maps import render_png
 from .store import DAY_S, HistoryUnavailable, connect_reader
@@ -36,20 +34,6 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY_S}
 
 class BadRequest(ValueError):
     """A query parameter is missing or wrong: the message goes back to the client with a 400."""
-
-
-@dataclass(frozen=True)
-class Response:
-    """What the HTTP handler sends: a status, a content type and the body (bytes or chunks)."""
-
-    code: int
-    content_type: str
-    body: bytes | Iterator[bytes]
-    filename: str | None = None  # sent as an attachment
-
-
-def _json(body: Any, code: int = 200) -> Response:
-    return Response(code, "application/json", json.dumps(body, allow_nan=False).encode())
 
 
 def parse_time(value: str, name: str) -> float:
@@ -159,23 +143,23 @@ class HistoryApi:
         """Answer one GET request (any error becomes a JSON error response)."""
         route = self._routes.get(path.rstrip("/") or path)
         if route is None:
-            return _json({"error": f"no such endpoint; try one of {', '.join(sorted(self._routes))}"}, 404)
+            return error_response(404, f"no such endpoint; try one of {', '.join(sorted(self._routes))}")
         try:
             return route(Params(query_string))
         except BadRequest as exc:
-            return _json({"error": str(exc)}, 400)
+            return error_response(400, str(exc))
         except HistoryUnavailable as exc:
-            return _json({"error": str(exc)}, 503)
+            return error_response(503, str(exc))
         except sqlite3.Error as exc:
-            return _json({"error": f"history database: {exc}"}, 503)
+            return error_response(503, f"history database: {exc}")
 
     def status(self, params: Params) -> Response:
         """The recorder's state: file, size, queue, drops, last commit."""
-        return _json(self._status())
+        return json_response(self._status())
 
     def zones(self, params: Params) -> Response:
         """Every configured zone and site zone with its thresholds."""
-        return _json({"zones": zone_list(self._config())})
+        return json_response({"zones": zone_list(self._config())})
 
     def series(self, params: Params) -> Response:
         """One zone's count or density over a range, with its thresholds and alert periods."""
@@ -189,7 +173,7 @@ class HistoryApi:
         with closing(self._reader()) as conn:
             points = query.series(conn, camera, zone, metric, start, end, resolution)
             episodes = query.alerts(conn, start, end, camera, zone)
-        return _json({"camera": camera, "zone": zone, "metric": metric, "from": start, "to": end,
+        return json_response({"camera": camera, "zone": zone, "metric": metric, "from": start, "to": end,
                       "resolution": resolution, "bucket_s": bucket, "points": points,
                       "thresholds": thresholds(self._config(), camera, zone), "alerts": episodes})
 
@@ -199,14 +183,14 @@ class HistoryApi:
         limit = int(params.number("limit", 1000, 1, 100_000))
         with closing(self._reader()) as conn:
             found = query.alerts(conn, start, end, params.text("camera"), params.text("zone"), limit)
-        return _json({"from": start, "to": end, "alerts": found})
+        return json_response({"from": start, "to": end, "alerts": found})
 
     def camera_states(self, params: Params) -> Response:
         """Camera state changes in a range (with the state at its start)."""
         start, end = params.span()
         with closing(self._reader()) as conn:
             found = query.camera_states(conn, params.text("camera"), start, end)
-        return _json({"from": start, "to": end, "states": found})
+        return json_response({"from": start, "to": end, "states": found})
 
     def heatmap(self, params: Params) -> Response:
         """A camera's accumulated density over a range, as PNG or JSON (persons per grid cell)."""
@@ -217,10 +201,10 @@ class HistoryApi:
         with closing(self._reader()) as conn:
             grid, frames, hours = query.heatmap(conn, camera, start, end)
         if grid is None:
-            return _json({"error": f"no density maps of camera {camera!r} in that range"}, 404)
+            return error_response(404, f"no density maps of camera {camera!r} in that range")
         if fmt == "png":
             return Response(200, "image/png", render_png(grid, scale, peak or None))
-        return _json({"camera": camera, "from": start, "to": end, "frames": frames, "hours": hours,
+        return json_response({"camera": camera, "from": start, "to": end, "frames": frames, "hours": hours,
                       "width": grid.shape[1], "height": grid.shape[0], "sum": float(grid.sum()),
                       "values": [[round(float(v), 5) for v in row] for row in grid]})
 

@@ -4,19 +4,15 @@
 "use strict";
 
 const CM = {
-  SVG: "http://www.w3.org/2000/svg",
+  SVG,
   el(tag, attrs, text) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
     if (text !== undefined) e.textContent = text;
     return e;
   },
-  svg(tag, attrs) {
-    const e = document.createElementNS(CM.SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-    return e;
-  },
-  fmt(v, digits) { return v === null || v === undefined ? "–" : Number(v).toFixed(digits); },
+  svg: (tag, attrs) => el(tag, attrs),  // dom.js
+  fmt,
   points(poly, w, h) { return poly.map(p => (p[0] * w).toFixed(1) + "," + (p[1] * h).toFixed(1)).join(" "); },
   // Draws a camera's shapes into an SVG whose viewBox is the frame in pixels (uniform scaling).
   draw(svg, w, h, cam, selected) {

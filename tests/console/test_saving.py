@@ -1,20 +1,15 @@
-"""Saving from the editor, without a daemon: the token (401/403), validation as check-config does it
-(problems with key paths, nothing written), the backup, the version check and the reload request."""
+"""Saving from the editor, without a daemon: validation as check-config does it (problems with key
+paths, nothing written), the backup, the version check and the reload request.  The token is
+checked by the API router before a save gets here (``test_auth.py``)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from monitor.config import HealthConfig
-from monitor.console.auth import NOT_CONFIGURED, WriteToken, write_token
 from monitor.console.saving import ConfigFile, version
 from tests.console.test_edits import CONFIG
-
-TOKEN = "s3cret-console-token"
 
 
 class FakeReloader:
@@ -38,8 +33,8 @@ def setup(tmp_path):
     return path, ConfigFile(str(path), reloader.request, reloader.status), reloader
 
 
-def read(config_file: ConfigFile, token: WriteToken = WriteToken(TOKEN)) -> dict:
-    answer = config_file.read(token)
+def read(config_file: ConfigFile, saving: bool = True) -> dict:
+    answer = config_file.read(saving)
     assert answer.code == 200, answer.body
     return json.loads(answer.body)
 
@@ -56,7 +51,7 @@ def test_read_gives_the_editable_parts_and_the_version(setup):
     door = body["cameras"]["hall"]["zones"]["door"]
     assert door == {"polygon": [[0.1, 0.2], [0.55, 0.2], [0.55, 0.95], [0.1, 0.95]], "area_m2": 40.0,
                     "warning": {"density": 3.5}, "critical": None}
-    assert read(config_file, WriteToken(None))["saving"] is False
+    assert read(config_file, saving=False)["saving"] is False
 
 
 @pytest.mark.parametrize("zone, thresholds, field, message", [
@@ -100,21 +95,3 @@ def test_an_unknown_camera_or_a_bad_body_is_a_400(setup):
     assert save(config_file, version=version(CONFIG), camera="lobby", zones={})[0] == 400
     assert config_file.save(b"not json").code == 400
     assert path.read_text() == CONFIG
-
-
-def test_the_token_is_checked():
-    token = WriteToken(TOKEN)
-    assert token.check({"Authorization": f"Bearer {TOKEN}"}) is None
-    assert token.check({"X-Console-Token": TOKEN}) is None
-    assert token.check({}) == (401, token.check({"Authorization": "Bearer wrong-token-wrong-token"})[1])
-    assert token.check({"Authorization": f"Basic {TOKEN}"})[0] == 401
-    assert WriteToken(None).check({"Authorization": f"Bearer {TOKEN}"}) == (403, NOT_CONFIGURED)
-
-
-def test_the_token_comes_from_the_config_or_a_systemd_credential(tmp_path: Path):
-    assert write_token(HealthConfig(console_token=SecretStr(TOKEN)), {}) == WriteToken(TOKEN, "config")
-    assert write_token(HealthConfig(), {}) == WriteToken(None)
-    (tmp_path / "console_token").write_text(TOKEN + "\n")
-    assert write_token(HealthConfig(), {"CREDENTIALS_DIRECTORY": str(tmp_path)}) == WriteToken(TOKEN, "credential")
-    (tmp_path / "console_token").write_text("short")
-    assert write_token(HealthConfig(), {"CREDENTIALS_DIRECTORY": str(tmp_path)}) == WriteToken(None)

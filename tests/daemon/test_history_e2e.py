@@ -18,6 +18,9 @@ import sys
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -87,21 +90,40 @@ def start_daemon(config: Path, log_path: Path) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-@pytest.mark.slow
-def test_history_matches_mqtt_and_survives_kill_9(tmp_path, tmp_path_factory, rtsp_server_factory, mosquitto,
-                                                 mqtt_recorder):
+@dataclass
+class HistorySite:
+    """A daemon with history on, fed Mall frames over RTSP, its MQTT traffic recorded."""
+
+    daemon: subprocess.Popen
+    recorder: object
+    config: Path
+    db: Path
+    port: int
+    log: Path
+
+
+@contextmanager
+def history_site(tmp_path, tmp_path_factory, rtsp_server_factory, mosquitto, mqtt_recorder) -> Iterator[HistorySite]:
+    """Start the scene, the daemon and the recorder; kill the daemon and print its log at the end."""
     scene = build_scene(tmp_path / "scene")  # skips with a reason without the Mall dataset
     camera = rtsp_server_factory(frames=scene, size="320x240", fps=10).start()
     config, db, port = tmp_path / "monitor.yaml", tmp_path / "history.sqlite3", free_port()
     write_config(config, camera.url, mosquitto.port, tmp_path_factory.mktemp("engine-cache"), db, port)
     recorder = mqtt_recorder(mosquitto, ["crowd/#"])
-    daemon = start_daemon(config, tmp_path / "daemon.log")
+    site = HistorySite(start_daemon(config, tmp_path / "daemon.log"), recorder, config, db, port, tmp_path / "daemon.log")
     try:
-        _scenario(daemon, recorder, config, db, port, tmp_path / "daemon.log")
+        yield site
     finally:
-        if daemon.poll() is None:
-            daemon.kill()
-        print((tmp_path / "daemon.log").read_text()[-6000:])
+        if site.daemon.poll() is None:
+            site.daemon.kill()
+        print(site.log.read_text()[-6000:])
+
+
+@pytest.mark.slow
+def test_history_matches_mqtt_and_survives_kill_9(tmp_path, tmp_path_factory, rtsp_server_factory, mosquitto,
+                                                 mqtt_recorder):
+    with history_site(tmp_path, tmp_path_factory, rtsp_server_factory, mosquitto, mqtt_recorder) as site:
+        _scenario(site.daemon, site.recorder, site.config, site.db, site.port, site.log)
 
 
 def _scenario(daemon, recorder, config, db, port, log_path) -> None:

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from monitor.config import parse_config
+from monitor.daemon.webapi import ApiRouter
 from monitor.health import HealthServer
+from monitor.health.auth import WriteToken
 from monitor.history.api import HistoryApi
 from monitor.types import CameraState, EventType
 
@@ -47,7 +49,7 @@ def api(tmp_path_factory):
     rec.stop()
     config = parse_config(CONFIG, "test.yaml")
     server = HealthServer("127.0.0.1", 0, lambda: None, lambda cam: None,
-                          api=HistoryApi(path, lambda: config, rec.status, 60).handle)
+                          api=ApiRouter(WriteToken(None), HistoryApi(path, lambda: config, rec.status, 60).handle))
     server.start()
     yield server
     server.stop()

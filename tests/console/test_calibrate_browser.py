@@ -1,0 +1,109 @@
+"""The calibration page in a real headless browser: heads clicked and a group boxed with mouse
+events become the snapshot's row of the counts dataset; without the token nothing is written.
+The screenshot goes to docs/console-calibrate.png."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from monitor.calibration import clicks
+from monitor.calibration.console import CalibrationConsole
+from monitor.config import parse_config
+from monitor.daemon.webapi import ApiRouter
+from monitor.health import CameraHealth, HealthServer, HealthSnapshot
+from monitor.health.auth import write_token
+from tests.support.data import MALL
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "browser-test-console-token"
+SCREENSHOT = ROOT / "docs" / "console-calibrate.png"
+CONFIG = """health: {{console_token: {token}}}
+state_dir: {state}
+cameras:
+  door:
+    url: rtsp://127.0.0.1:9/none
+    zones:
+      hall: {{polygon: [[0, 0], [1, 0], [1, 1], [0, 1]]}}
+"""
+
+
+@pytest.fixture
+def console(tmp_path):
+    """The health server with the calibration API, one snapshot of camera door waiting to be counted."""
+    config = parse_config(CONFIG.format(token=TOKEN, state=tmp_path / "state"), "test.yaml")
+    folder = tmp_path / "state" / "calibration" / "door"
+    folder.mkdir(parents=True)
+    frame = MALL / "frames" / "seq_000010.jpg"
+    image = cv2.imread(str(frame)) if frame.exists() else np.full((480, 640, 3), 120, np.uint8)
+    cv2.imwrite(str(folder / "snap-1.jpg"), image)
+    clicks.add_snapshot(folder, "snap-1.jpg")
+    snapshot = HealthSnapshot(time.time(), True, (), "test", {}, {}, 0.0, cameras=(CameraHealth("door", "online", ""),))
+    api = ApiRouter(write_token(config.health),
+                    calibration=CalibrationConsole(lambda: config, tmp_path / "monitor.yaml", lambda: None))
+    server = HealthServer("127.0.0.1", 0, lambda: snapshot, lambda cam: None, api=api)
+    server.start()
+    server.folder = folder
+    yield server
+    server.stop()
+
+
+def wait_text(driver, element_id: str, needle: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = driver.find_element("id", element_id).text
+        if needle in text:
+            return text
+        time.sleep(0.2)
+    pytest.fail(f"#{element_id} never said {needle!r} (it says {text!r})")
+
+
+def test_heads_clicked_and_a_box_counted_become_the_counts_row(console, browser):
+    from selenium.webdriver import ActionChains
+
+    browser.set_window_size(1200, 1400)  # the page whole in one screenshot
+    browser.get(f"http://127.0.0.1:{console.port}/calibrate.html?camera=door")
+    wait_text(browser, "title", "snap-1.jpg")
+    svg = browser.find_element("id", "editor")
+    scale = 640 / svg.rect["width"]  # image pixels per CSS pixel
+
+    def at(x: float, y: float) -> ActionChains:  # the pointer over image pixel (x, y)
+        return ActionChains(browser).move_to_element_with_offset(svg, x / scale - svg.rect["width"] / 2,
+                                                                  y / scale - svg.rect["height"] / 2)
+
+    for x, y in [(100, 100), (200, 150), (300, 120)]:
+        at(x, y).click().perform()
+    at(100, 100).click().perform()  # clicking a head again removes it
+    at(400, 300).click_and_hold().move_by_offset(80, 50).release().perform()  # a dense group
+    browser.find_element("id", "box-count").send_keys("5")
+    browser.find_element("id", "box-add").click()
+    assert browser.find_element("id", "tally").text == "2 heads + 5 in boxes = 7"
+
+    browser.find_element("id", "save").click()  # no token typed yet
+    wait_text(browser, "message", "console token")
+    assert clicks.read_rows(console.folder)[0].count == ""
+
+    browser.find_element("id", "token").send_keys(TOKEN)
+    browser.find_element("id", "save").click()
+    wait_text(browser, "message", "done")
+    row, = clicks.read_rows(console.folder)
+    assert (row.count, row.points) == ("7", "")  # a box has people without points: a bare count
+    saved = json.loads((console.folder / clicks.CLICKS).read_text())["snap-1.jpg"]
+    assert len(saved["points"]) == 2 and len(saved["boxes"]) == 1 and saved["boxes"][0][4] == 5
+    for (x, y), expected in zip(saved["points"], [(200, 150), (300, 120)]):
+        assert abs(x - expected[0]) <= 2 * scale and abs(y - expected[1]) <= 2 * scale
+    x0, y0, x1, y1, _ = saved["boxes"][0]
+    assert abs(x0 - 400) <= 2 * scale and abs(x1 - x0 - 80 * scale) <= 2 * scale and abs(y1 - y0 - 50 * scale) <= 2 * scale
+    assert "snap-1.jpg: 7" in browser.find_element("id", "shots").text
+
+    shot = console.folder.parent / "page.png"
+    assert browser.save_screenshot(str(shot))
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shot, SCREENSHOT)
