@@ -26,6 +26,7 @@ from ..statedir import state_dir
 from ..types import CameraStatus, DensityResult
 from ..zones import Aggregator, RemoteZones
 from .fleet import CameraFleet
+from .precision import AutoPrecision
 from .reloader import Loaded, Reloader
 from .telemetry import STALLED_AFTER_S, Telemetry
 
@@ -93,6 +94,8 @@ class Daemon:
         log.info("engine ready: %s", self.engine.name)
         self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue,
                                       auto_recheck_s=model.max_side_recheck_s, on_side=_log_side)
+        self.precision = AutoPrecision(model, self.engine, state_dir(self.config.state_dir), self.worker.swap.offer,
+                                       self._enabled_cameras)
         # Other daemons' zones (site zones' remote members) arrive on the MQTT thread into this store.
         self.remote = RemoteZones(self.config)
         self.aggregator = Aggregator(self.config, self.remote)
@@ -101,7 +104,8 @@ class Daemon:
         self.fleet = CameraFleet(self.worker, self._enqueue)
         self.history = self._start_history()
         self.telemetry = Telemetry(self.worker, self.publisher.health, self.reloader.status, self.fleet.statuses,
-                                   self.history.status if self.history is not None else dict)
+                                   self.history.status if self.history is not None else dict,
+                                   precision=lambda: self.precision.report)
         self.health = self._start_health()
         self.publisher.start()
         self.worker.start()
@@ -115,6 +119,10 @@ class Daemon:
         finally:
             self._shutdown()
         return 0
+
+    def _enabled_cameras(self) -> set[str]:
+        """Names of the cameras being read (the INT8 step waits for a frame of each before keying its cache)."""
+        return {name for name, camera in self.config.cameras.items() if camera.enabled}
 
     def _start_health(self) -> HealthServer | None:
         cfg = self.config.health
@@ -192,6 +200,7 @@ class Daemon:
         if item.camera not in self.config.cameras:
             return  # a late result of a camera removed by a reload
         self.telemetry.record_result(item)
+        self.precision.offer_result(item)
         if self.history is not None:
             self.history.record_result(item)
         self._publish(self.aggregator.on_result(item))
@@ -271,6 +280,7 @@ class Daemon:
         log.info("stopping")
         if self.reloader.busy:
             log.info("a config reload was still being read: it is abandoned")
+        self.precision.close()
         self.fleet.stop_all(timeout=3.0)
         if not self.worker.stop(timeout=5.0):
             log.warning("inference worker did not finish its batch in time")
@@ -284,5 +294,6 @@ class Daemon:
             self.history.stop(timeout=10.0)
         if self.health is not None:
             self.health.stop()
-        self.engine.close()
+        self.worker.swap.discard()
+        self.worker.engine.close()  # the engine in use: INT8 after a switch, the float one otherwise
         log.info("stopped")
