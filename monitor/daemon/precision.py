@@ -186,6 +186,7 @@ class AutoPrecision:
     def _write_job(self, folder: Path, kept: list[Kept]) -> None:
         from engines.export.int8_job import FRAME_SUFFIX, Int8Job, write_job
 
+        shutil.rmtree(folder, ignore_errors=True)  # what a killed run left behind
         calibration = self.settings.calibration_frames
         for index, frame in enumerate(kept):
             part = folder / ("calibration" if index < calibration else "check")
