@@ -8,6 +8,8 @@ them, the speed ratio, and the same counts check the daemon applies.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..export.int8_check import judge
 from .measure import Run, time_engine
 
@@ -22,11 +24,12 @@ def float_engine_name() -> str:
 def _side(engine, run: Run, inputs, batch: int) -> dict:
     """One engine's figures: per frame alone, and per frame in batches of ``batch``."""
     side = {"engine": run.name, "engine_name": engine.name, "ms_per_frame": round(run.median_ms, 1),
-            "fps": round(run.fps, 3)}
+            "fps": round(run.fps, 3), "cpu_ms_per_frame": round(float(np.median(run.cpu_ms)), 1)}
     if 1 < batch <= engine.max_batch and len(inputs) >= batch:
         batched = time_engine(engine, inputs, run.name, run.size, batch=batch)
         side.update({f"ms_per_frame_batch_{batch}": round(batched.median_ms / batch, 1),
-                     f"fps_batch_{batch}": round(batched.fps, 3)})
+                     f"fps_batch_{batch}": round(batched.fps, 3),
+                     f"cpu_ms_per_frame_batch_{batch}": round(float(np.median(batched.cpu_ms)) / batch, 1)})
     return side
 
 
