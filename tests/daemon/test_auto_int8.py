@@ -93,6 +93,11 @@ def test_float_then_int8_after_the_counts_check(tmp_path, rtsp_server_factory, m
         restarted = time.monotonic()
         daemon = start(config, log_path)
         _second_run(recorder, port, state, restarted)
+        daemon.send_signal(signal.SIGHUP)  # signals after a switch: the float engine's thread state is gone
+        deadline = time.monotonic() + 30
+        while "reloaded" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert daemon.poll() is None and "reloaded" in log_path.read_text()
         stop(daemon)
     finally:
         if daemon.poll() is None:
