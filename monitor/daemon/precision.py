@@ -156,10 +156,10 @@ class AutoPrecision:
             decision = json.loads((self.folder / DECISION).read_text())
         except (OSError, ValueError):
             return
-        self._kept.clear()
         if decision.get("verdict") == "int8" and not Path(decision.get("model", "")).is_file():
             log.warning("INT8 verdict in %s names a missing model: calibrating again", self.folder)
             return
+        self._kept.clear()
         self.report = PrecisionReport(self._float, "calibrating", "opening the INT8 model an earlier run checked",
                                       cached=True)
         self._start(self._adopt, decision, True)

@@ -147,3 +147,14 @@ def test_frames_are_spaced_and_explicit_precision_wins(tmp_path):
     gpu = make(tmp_path, judged_runner([1.0], [1.0], calls), offered, clock, engine="tensorrt-fp16")
     assert gpu.report.state == "fixed" and "not tensorrt-fp16" in gpu.report.reason
     assert calls == [] and offered == []
+
+
+def test_a_passed_verdict_whose_model_is_gone_calibrates_again(tmp_path):
+    calls, offered, clock = [], [], Clock()
+    first = make(tmp_path, judged_runner([20.0, 30.0], [20.0, 30.0], calls), offered, clock)
+    feed(first, clock, 5)
+    assert first.wait(10) and first.report.state == "int8"
+    (first.folder / "csrnet-int8.xml").unlink()
+    again = make(tmp_path, judged_runner([20.0, 30.0], [20.0, 30.0], calls), offered, clock)
+    feed(again, clock, 5)  # the frames kept before the look-up count towards the new job
+    assert again.wait(10) and len(calls) == 2 and again.report.state == "int8" and not again.report.cached
