@@ -110,12 +110,13 @@ def cache_key(weights_sha: str, sizes, hardware: dict) -> str:
     return f"csrnet-{weights_sha[:16]}-{size_text}-hw{hw}"
 
 
-def model_digest(model: str) -> str:
-    """The digest of a weights name or file, or of an .onnx file (what an INT8 verdict is keyed by)."""
+def model_digest(model: str, adapter: str = "auto") -> str:
+    """The digest of a weights name or file with ``adapter`` over it, or of an .onnx file (what an INT8
+    verdict is keyed by)."""
     from ..runtimes.common import file_digest
     from ..runtimes.registry import model_format
     from ..weights import load_weights, weights_digest
 
     if model_format(model) == "weights":
-        return weights_digest(load_weights(model))
+        return weights_digest(load_weights(model, adapter))
     return file_digest(model)

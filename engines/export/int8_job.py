@@ -30,6 +30,7 @@ class Int8Job:
     float_precision: str  # the daemon's float engine: fp32 or bf16
     out: str  # INT8 IR to write (.xml)
     decision: str  # verdict JSON to write
+    adapter: str = "auto"  # laid over weights, as the daemon's float engine has it (``engines.adapter``)
     cache_dir: str | None = None  # the float engine's graph cache
     threads: int | None = None
     nice: int = 10
@@ -81,10 +82,10 @@ def run_job(folder: Path) -> dict:
     started = time.monotonic()
     largest = max(max(image.shape[:2]) for image in calibration + check)
     export_model(job.model, "openvino", out=job.out, int8=True, calib=calibration, calib_count=len(calibration),
-                 max_side=largest, cache_dir=job.cache_dir)
+                 max_side=largest, cache_dir=job.cache_dir, adapter=job.adapter)
     calibrated_s = time.monotonic() - started
     with open_engine(job.model, "openvino", job.float_precision, max_batch=1, threads=job.threads,
-                     cache_dir=job.cache_dir) as reference:
+                     cache_dir=job.cache_dir, adapter=job.adapter) as reference:
         float_counts = _counts(reference, check)
     with open_engine(job.out, "openvino", "int8", max_batch=1, threads=job.threads) as quantized:
         int8_counts = _counts(quantized, check)

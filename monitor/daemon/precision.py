@@ -196,8 +196,9 @@ class AutoPrecision:
         meta = {"hardware": self._hardware, "sizes": sorted(f"{w}x{h}" for w, h in set(self._sizes.values())),
                 "cameras": cameras}
         write_job(folder, Int8Job(self.model.engine_model(), self._float, str(self.folder / "csrnet-int8.xml"),
-                                  str(self.folder / DECISION), self.model.cache_dir, self.model.threads,
-                                  self.settings.nice, self.settings.tolerance_pct, self.folder.name, meta))
+                                  str(self.folder / DECISION), self.model.adapter, self.model.cache_dir,
+                                  self.model.threads, self.settings.nice, self.settings.tolerance_pct,
+                                  self.folder.name, meta))
 
     def _adopt(self, decision: dict, cached: bool) -> None:
         """Switch to INT8 on a passed check, or stay float and say why."""
@@ -241,7 +242,7 @@ def _digest(model: ModelConfig) -> str:
     """The digest of the model's weights or .onnx file (the float engine has read them already)."""
     from engines.export.int8_check import model_digest
 
-    return model_digest(model.engine_model())
+    return model_digest(model.engine_model(), model.adapter)
 
 
 def _jpeg(image, size: tuple[int, int]) -> bytes:

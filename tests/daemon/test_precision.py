@@ -102,6 +102,8 @@ def test_failed_check_stays_float_and_is_not_retried(tmp_path):
     assert "INT8 refused" in auto.report.reason and "+4.00%" in auto.report.reason
     decision = json.loads((auto.folder / "decision.json").read_text())
     assert decision["verdict"] == "float"
+    job = json.loads((calls[0] / "job.json").read_text())  # the job builds the model the daemon runs
+    assert job["model"] == "csrnet-0.2" and job["adapter"] == "auto" and job["float_precision"] == "bf16"
 
     # The next start with the same weights, sizes and hardware reads the verdict: no new job.
     again = make(tmp_path, judged_runner([1.0], [1.0], calls), offered, clock)
