@@ -176,3 +176,24 @@ class AggregateUpdate:
     readings: tuple[CameraReading, ...] = ()
     zones: tuple[ZoneState, ...] = ()
     events: tuple[AlertEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class PrecisionReport:
+    """Which precision the engine computes in and why (``precision: auto`` moves from float to INT8).
+
+    ``state``: ``fixed`` (nothing will change: explicit precision, a GPU, a served model...),
+    ``collecting`` (keeping frames to calibrate on), ``calibrating`` (the background job runs),
+    ``int8`` (switched after the check passed), ``float`` (INT8 refused or failed: staying float).
+    """
+
+    precision: str  # fp32 / bf16 / fp16 / int8
+    state: str
+    reason: str
+    check: dict | None = None  # the counts check: frames, sums, sum_diff_pct, worst_frame_diff
+    cached: bool = False  # the verdict came from an earlier run (state directory)
+
+    def as_dict(self) -> dict:
+        """Plain data for /healthz, /status.json and MQTT stats."""
+        return {"precision": self.precision, "state": self.state, "reason": self.reason, "check": self.check,
+                "cached": self.cached}

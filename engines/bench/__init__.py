@@ -4,7 +4,10 @@ Every engine runs on the same real frames (Mall validation frames 801-1600 when 
 present, else generated frames), frame by frame in turn, at each size; torch eager fp32, measured
 in the same run, is the reference for speed ratios and count differences.  INT8 is calibrated on other frames (1-800).
 Beyond precision, the report measures batching, ROI windows and the resolution policy (``max_side``)
-of the fastest engine whose counts stay within 1% of the reference.
+of the fastest engine whose counts stay within 1% of the reference.  ``default_path`` puts what
+``precision: auto`` runs on this CPU side by side: the float engine a daemon starts on, the INT8
+engine it switches to once checked, and the ratio.  With ``server`` (a served model URL) it also
+measures that server's frames/s with several simulated daemons at once (``server``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..errors import EngineError
 from . import frames as framesrc
 from .engines import candidates, open_candidate
 from .autoscale import auto_side_row
+from .default_path import default_path_rows
 from .measure import summary, time_interleaved
 from .policy import batching_rows, resolution_rows, window_rows
 
@@ -43,6 +47,8 @@ class BenchOptions:
     resolution: bool = True
     cache_dir: str | None = None
     calibration_s: float | None = None  # set when an INT8 model was calibrated during this run
+    server: str | None = None  # a served model (grpc://HOST:8001/csrnet) whose frames/s to measure
+    server_clients: tuple[int, ...] = (1, 2, 4)  # simulated daemons sending to it at once
 
 
 def _frames(options: BenchOptions) -> tuple[dict, list[Path] | None, list[int] | None]:
@@ -113,7 +119,7 @@ def run_bench(options: BenchOptions) -> dict:
         raise EngineError(f"no engine could be opened: {report['skipped']}")
     reference = next(iter(engines)) if "torch:fp32" not in engines else "torch:fp32"
     report["reference"] = reference
-    rows, runs, first_inputs = [], {}, None
+    rows, runs, first_inputs, inputs_by_size = [], {}, None, {}
     try:
         for width, height in options.sizes:
             size = f"{width}x{height}"
@@ -123,6 +129,7 @@ def run_bench(options: BenchOptions) -> dict:
             inputs = [prepare(image, max(width, height)) for image in images]
             preprocess_ms = (time.perf_counter() - t0) * 1000.0 / len(images)
             first_inputs = first_inputs or inputs
+            inputs_by_size[size] = inputs
             timed = time_interleaved(engines, inputs, size, warmup=options.warmup)
             for name, engine in engines.items():
                 run = runs[(name, size)] = timed[name]
@@ -133,7 +140,13 @@ def run_bench(options: BenchOptions) -> dict:
                 log.info("bench %s %s: %.0f ms", name, size, run.median_ms)
         report["results"] = rows
         report["best"] = {f"{w}x{h}": _best(rows, f"{w}x{h}") for w, h in options.sizes}
+        report["default_path"] = default_path_rows(engines, runs, inputs_by_size, options.batch)
         first = f"{options.sizes[0][0]}x{options.sizes[0][1]}"
+        if options.server:
+            from .server import server_rows
+
+            report["server"] = {"url": options.server, "rows": server_rows(
+                options.server, first_inputs, first, runs[(reference, first)], options.server_clients)}
         best = report["best"].get(first)
         if best and options.batch > 1:
             report["batching"] = batching_rows(engines[best["engine"]], best["engine"], first_inputs,

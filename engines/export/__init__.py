@@ -28,14 +28,14 @@ class ExportResult:
     weights_sha: str | None
 
 
-def source_graph(model: str, cache_dir=None) -> tuple[Path, dict | None, str | None]:
-    """(ONNX path, weights or None, weights digest) for a weights name/file or an .onnx file."""
+def source_graph(model: str, cache_dir=None, adapter: str = "auto") -> tuple[Path, dict | None, str | None]:
+    """(ONNX path, weights or None, weights digest) for a weights name/file (``adapter`` over it) or an .onnx file."""
     from ..runtimes.common import weights_and_graph
     from ..runtimes.registry import model_format
 
     fmt = model_format(model)
     if fmt == "weights":
-        weights, sha, path = weights_and_graph(model, cache_dir)
+        weights, sha, path = weights_and_graph(model, cache_dir, adapter)
         return path, weights, sha
     if fmt == "onnx":
         from ..runtimes.metadata import read_metadata
@@ -49,10 +49,12 @@ def source_graph(model: str, cache_dir=None) -> tuple[Path, dict | None, str | N
 def export_model(model: str = "csrnet-0.2", fmt: str = "onnx", *, out: str | Path | None = None,
                  precision: str | None = None, half: bool = False, int8: bool = False, calib=None,
                  calib_count: int = 50, dynamic: bool = True, size: tuple[int, int] = (960, 544), batch: int = 1,
-                 max_batch: int = 4, max_side: int = 960, cache_dir: str | None = None) -> ExportResult:
+                 max_batch: int = 4, max_side: int = 960, cache_dir: str | None = None,
+                 adapter: str = "auto") -> ExportResult:
     """Export ``model`` to ``fmt``; ``size`` is (W, H) of a static export, ``max_side`` sizes dynamic ones.
 
     ``calib`` (INT8): a folder of images, a video, or a list of image paths or BGR frames of the scene.
+    ``adapter`` is laid over weights as ``open_engine`` does (``engines.adapter``).
     """
     from .calibration import calibration_batches
     from ..runtimes.metadata import write_metadata
@@ -65,7 +67,7 @@ def export_model(model: str = "csrnet-0.2", fmt: str = "onnx", *, out: str | Pat
         from ..runtimes.tensorrt_build import import_tensorrt
 
         import_tensorrt()
-    onnx_path, weights, sha = source_graph(model, cache_dir)
+    onnx_path, weights, sha = source_graph(model, cache_dir, adapter)
     if fmt == "triton":
         return _export_triton(model, onnx_path, out, sha, max_batch)
     chosen = "int8" if int8 else "fp16" if half else (precision or "fp32")

@@ -64,6 +64,30 @@ class BaseEngine:
         return f"<{type(self).__name__} {self.name} max_batch={self.max_batch}>"
 
 
+def in_own_thread(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` run in a short-lived thread; its result, or its exception re-raised here.
+
+    OpenVINO's CPU plugin gives each thread that loads it an alternate signal stack, freed with the
+    plugin's objects.  Loaded in the daemon's main thread, an engine closed later (the float engine
+    after the switch to INT8) leaves that thread a dangling signal stack, and the next SIGTERM or
+    SIGHUP kills the process with SIGSEGV (OpenVINO 2026.4).  A thread that ends takes it along.
+    """
+    done: dict = {}
+
+    def call() -> None:
+        try:
+            done["result"] = function(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
+            done["error"] = exc
+
+    thread = threading.Thread(target=call, name="engine-open")
+    thread.start()
+    thread.join()
+    if "error" in done:
+        raise done["error"]
+    return done["result"]
+
+
 def static_size(height, width) -> tuple[int, int] | None:
     """(W, H) when both input dimensions of a model are fixed numbers, else None."""
     if isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EngineError
-from .common import BaseEngine, static_size, weights_and_graph
+from .common import BaseEngine, in_own_thread, static_size, weights_and_graph
 from .spec import BackendSpec, OpenRequest
 
 log = logging.getLogger("engines")
@@ -26,7 +26,7 @@ def cpu_capabilities() -> set[str]:
     """OpenVINO's optimisation capabilities of this CPU, e.g. {"FP32", "BF16", "INT8"}."""
     import openvino as ov
 
-    return set(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+    return in_own_thread(lambda: set(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")))
 
 
 def is_quantized(model) -> bool:
@@ -110,5 +110,6 @@ def open_engine(request: OpenRequest) -> OpenVINOEngine:
             if quantized.is_file():
                 path = quantized
     stored = (read_metadata(path) or {}).get("runtime_hint")
-    return OpenVINOEngine(path, request.precision, max_batch=request.max_batch, threads=request.threads,
-                          stored_precision=stored, reason=request.reason)
+    # Loaded in a thread of its own: see ``common.in_own_thread`` (the CPU plugin's signal stack).
+    return in_own_thread(OpenVINOEngine, path, request.precision, max_batch=request.max_batch,
+                         threads=request.threads, stored_precision=stored, reason=request.reason)

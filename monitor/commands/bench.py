@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, help="Mall dataset folder (default ../shared/data/mall)")
     parser.add_argument("--no-resolution", action="store_true", help="skip the resolution-policy measurement")
     parser.add_argument("--cache-dir", help="engine cache (default $CACHE_DIRECTORY or ~/.cache/crowd-monitor)")
+    parser.add_argument("--server", help="also measure a model server's frames/s, e.g. grpc://HOST:8001/csrnet "
+                        "(`crowd-monitor serve`), with several simulated daemons at once")
+    parser.add_argument("--server-clients", default="1,2,4", help="simulated daemons per server run (default 1,2,4)")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
 
 
@@ -41,10 +44,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--sizes: {exc}") from None
     if not sizes or args.frames < 1:
         raise UserError("bench needs at least one size and one frame")
+    try:
+        clients = tuple(int(c) for c in args.server_clients.split(",") if c.strip())
+    except ValueError:
+        raise UserError(f"--server-clients: comma-separated whole numbers, not '{args.server_clients}'") from None
     options = BenchOptions(model=args.model, sizes=sizes, frames=args.frames, threads=args.threads,
                            engines=[e.strip() for e in args.engines.split(",")] if args.engines else None,
                            warmup=args.warmup, data=args.data, calib_frames=args.calib_frames, batch=args.batch,
-                           resolution=not args.no_resolution, cache_dir=args.cache_dir)
+                           resolution=not args.no_resolution, cache_dir=args.cache_dir, server=args.server,
+                           server_clients=clients)
     text = json.dumps(run_bench(options), indent=2)
     if args.out:
         args.out.write_text(text + "\n")

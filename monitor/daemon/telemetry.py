@@ -12,7 +12,8 @@ from ..health.problems import camera_warnings, history_warnings, mqtt_problems, 
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
 from ..render import heatmap_jpeg
-from ..types import AggregateUpdate, CameraCounters, CameraReading, CameraStatus, DensityResult, EventType, ZoneState
+from ..types import (AggregateUpdate, CameraCounters, CameraReading, CameraStatus, DensityResult, EventType,
+                     PrecisionReport, ZoneState)
 
 STALLED_AFTER_S = 30.0  # the inference loop turns at least every heartbeat; this long silent is a hang
 SUMMARY_KEYS = ("p50", "p95", "max", "count", "sum")  # of a latency window: what /metrics exports as a summary
@@ -25,14 +26,17 @@ class Telemetry:
     so /healthz, /status.json and /metrics show the broker connection as it is now; so are the
     cameras' counters (``live_statuses``): a status reaches the main loop only when the state
     changes, and the counters it carries stop at that moment.  ``history_status`` is the history
-    recorder's, so a history switched off by an error shows as a /healthz warning.
+    recorder's, so a history switched off by an error shows as a /healthz warning.  ``precision``
+    says which precision the engine computes in and why (``monitor.daemon.precision``).
     """
 
     def __init__(self, worker: InferenceWorker, mqtt_health: Callable[[], dict[str, Any]] = dict,
                  reload_status: Callable[[], dict[str, Any]] = dict,
                  live_statuses: Callable[[], Iterable[CameraStatus]] = tuple,
-                 history_status: Callable[[], dict[str, Any]] = dict):
+                 history_status: Callable[[], dict[str, Any]] = dict, *,
+                 precision: Callable[[], PrecisionReport | None] = lambda: None):
         self._worker = worker
+        self._precision = precision
         self._history_status = history_status
         self._mqtt_health = mqtt_health
         self._reload_status = reload_status
@@ -132,7 +136,15 @@ class Telemetry:
             loop_age_s=loop_age, cameras=cameras, zones=zones,
             alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
             warnings=(*camera_warnings(cameras), *reload_warnings(reload), *history_warnings(self._history_status())),
-            reload=reload, engine_status=engine)
+            reload=reload, engine_status=engine, precision=self._precision_dict(str(stats["engine"])))
+
+    def _precision_dict(self, engine: str) -> dict[str, Any]:
+        """The precision report, or what the engine's name says when there is none."""
+        report = self._precision()
+        if report is None:
+            return {"precision": engine.partition("-")[2] or engine, "state": "fixed", "reason": "", "check": None,
+                    "cached": False}
+        return report.as_dict()
 
     def _camera_health(self, name: str, worker_cam: dict[str, Any], live: CameraCounters | None,
                        engine_up: bool = True) -> CameraHealth:
@@ -167,6 +179,8 @@ class Telemetry:
             "engine": {"backend": snap.engine, "latency_ms": snap.engine_latency_ms["p50"],
                        "batch": worker["max_batch"], "frames": worker["frames"],
                        "errors": worker["engine_errors"], "up": snap.engine_status.get("up", True),
-                       "gap_s": snap.engine_status.get("gap_s"), "gaps": snap.engine_status.get("gaps", 0)},
+                       "gap_s": snap.engine_status.get("gap_s"), "gaps": snap.engine_status.get("gaps", 0),
+                       "precision": snap.precision.get("precision"), "precision_state": snap.precision.get("state"),
+                       "precision_reason": snap.precision.get("reason")},
             "alerts": {"started": snap.alerts_started, "active": snap.alerts_active},
         }

@@ -7,9 +7,13 @@ import logging
 from collections.abc import Callable
 
 from ..calibration.console import PREFIX as CALIBRATION, CalibrationConsole
+from ..config import MonitorConfig
 from ..console import Console
-from ..health.auth import WriteToken
+from ..console.live import LiveSource
+from ..health.auth import WriteToken, write_token
 from ..health.messages import Request, Response, error_response
+from ..history import HistoryRecorder
+from ..history.api import HistoryApi
 
 log = logging.getLogger(__name__)
 READS = ("GET",)
@@ -39,6 +43,17 @@ class ApiRouter:
         if self._history is None:
             return error_response(404, "history is disabled")
         return self._history(request.path, request.query)
+
+
+def daemon_api(config_path: str, config: Callable[[], MonitorConfig], source: LiveSource,
+               reload: Callable[[], None], reload_status: Callable[[], dict],
+               history: HistoryRecorder | None) -> tuple[ApiRouter, Console]:
+    """The daemon's ``/api/`` (token read now, at start) and its console (closed at shutdown)."""
+    token = write_token(config().health)
+    console = Console(config_path, config, source, reload, reload_status, saving=token.value is not None)
+    history_api = (HistoryApi(history.path, config, history.status, history.config.bucket_s).handle
+                   if history is not None else None)
+    return ApiRouter(token, history_api, console, CalibrationConsole(config, config_path, reload)), console
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -77,6 +77,8 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "engine_gap": _Family("engine_gap_seconds", "gauge", "Seconds since the model server became unreachable"),
         "engine_gaps": _Family("engine_gaps_total", "counter", "Times the model server became unreachable"),
         "latency": _Family("engine_latency_seconds", "summary", "Engine call latency"),
+        "precision": _Family("engine_precision_info", "gauge",
+                             "1 for the engine in use: its precision and where precision auto stands (state)"),
         "queue": _Family("queue_lag_seconds", "summary", "Capture to inference start"),
         "loop": _Family("inference_loop_age_seconds", "gauge", "Seconds since the inference loop last turned"),
         "zone_count": _Family("zone_count", "gauge", "Smoothed head count per zone"),
@@ -114,6 +116,9 @@ def render_metrics(snap: HealthSnapshot) -> str:
     f["engine_gap"].add(snap.engine_status.get("gap_s") or 0)
     f["engine_gaps"].add(snap.engine_status.get("gaps", 0))
     f["latency"].add_summary(snap.engine_latency_ms)
+    if snap.precision:
+        f["precision"].add(1, engine=snap.engine, precision=snap.precision.get("precision", ""),
+                           state=snap.precision.get("state", ""))
     f["queue"].add_summary(snap.queue_lag_ms)
     f["loop"].add(snap.loop_age_s)
     levels = {"normal": 0, "warning": 1, "critical": 2}

@@ -109,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/healthz":
             snap = self.snapshot()
             body = {"status": "ok" if snap.healthy else "unhealthy", "problems": list(snap.problems),
-                    "warnings": list(snap.warnings)}
+                    "warnings": list(snap.warnings), "engine": {"name": snap.engine, **snap.precision}}
             code = HTTPStatus.OK if snap.healthy else HTTPStatus.SERVICE_UNAVAILABLE
             self._send(code, JSON, json.dumps(body).encode())
         elif path == "/metrics":

@@ -59,6 +59,7 @@ class HealthSnapshot:
     warnings: tuple[str, ...] = ()  # worth knowing, not failing: e.g. a rejected reload (old config kept)
     reload: dict[str, Any] = field(default_factory=dict)  # config reloads: ok, failed, last_error
     engine_status: dict[str, Any] = field(default_factory=dict)  # up, gap_s, retry_in_s, reason, gaps, gap_frames
+    precision: dict[str, Any] = field(default_factory=dict)  # precision, state, reason, check, cached
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for /status.json and /healthz."""

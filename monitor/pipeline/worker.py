@@ -17,6 +17,7 @@ from engines.scale import probe_maps
 from ..types import DensityResult, StageTimings
 from .autoside import AutoSide
 from .batching import AUTO, Box, CameraInput, Side, Taken, age_origin, group_batches, queue_ms
+from .engineswap import EngineSwap
 from .outage import EngineOutage
 from .slot import LatestFrameSlot
 from .stats import STAGES, CameraTally, LatencyWindow
@@ -65,6 +66,7 @@ class InferenceWorker:
         self._counts = {"loops": 0, "batches": 0, "frames": 0, "probes": 0, "engine_errors": 0, "callback_errors": 0}
         self._last_error: str | None = None
         self.outage = EngineOutage()  # a model server that is slow or gone: gap, backoff, recovery
+        self.swap = EngineSwap()  # another engine (e.g. INT8 once checked) offered from another thread
 
     # -- cameras -------------------------------------------------------------------------------
     def add_camera(self, name: str, slot: LatestFrameSlot, box: Box | None = None,
@@ -147,6 +149,7 @@ class InferenceWorker:
     # -- one loop ------------------------------------------------------------------------------
     def run_once(self) -> int:
         """Take the ready frames, run them through the engine; returns how many were processed."""
+        self.engine = self.swap.adopt(self.engine)  # between batches: one engine per batch, never a closed one
         frames, leftovers = self._collect()
         if leftovers:
             self._wake.set()  # slots with capacity > 1 still hold frames

@@ -98,7 +98,9 @@ def test_denied_publishes_are_unhealthy(mosquitto_factory, endpoint):
 
 def test_state_follows_the_broker_at_once(mosquitto, endpoint):
     point = endpoint(make_config(mosquitto, homeassistant=False, stats_interval_s=3600))
-    assert point.healthz_until(200) == {"status": "ok", "problems": [], "warnings": []}
+    body = point.healthz_until(200)
+    assert {k: body[k] for k in ("status", "problems", "warnings")} == {"status": "ok", "problems": [], "warnings": []}
+    assert body["engine"]["name"] == point.worker.engine.name  # which engine and precision, and why
     mosquitto.kill()
     body = point.healthz_until(503, timeout=10)  # was 200 for as long as stats_interval_s (now an hour)
     assert body["problems"][0].startswith("MQTT not connected")

@@ -86,3 +86,24 @@ def test_roi_window_rows_time_the_window_and_compare_counts_in_the_box():
     assert lower["count_in_box_diff_vs_torch:fp32_pct_mean"] == 0.0
     assert lower["count_in_box_mean"] == 80 * 36  # rows 24..59 of the 60 x 80 map
     assert lower["median_ms"] >= 0 and "speedup_vs_torch:fp32" in lower
+
+
+@pytest.mark.slow
+def test_bench_shows_the_default_path_before_and_after_int8_and_a_servers_rate(engine_cache, triton_server):
+    from engines.bench.default_path import float_engine_name
+
+    before = float_engine_name()
+    options = BenchOptions(sizes=[(160, 120)], frames=4, batch=2, resolution=False, cache_dir=engine_cache,
+                           calib_frames=6, engines=["onnxruntime:fp32", before, "openvino:int8"],
+                           server=triton_server.url(), server_clients=(1, 2))
+    report = run_bench(options)
+    json.dumps(report)
+    row = report["default_path"][0]
+    assert row["size"] == "160x120" and row["before"]["engine"] == before
+    assert row["after"]["engine"] == "openvino:int8" and row["after"]["engine_name"] == "openvino-int8"
+    assert row["speedup"] == pytest.approx(row["before"]["ms_per_frame"] / row["after"]["ms_per_frame"], rel=0.05)
+    assert "fps_batch_2" in row["before"] and "speedup_batch_2" in row
+    assert row["counts_check"]["frames"] == 4 and "reason" in row["counts_check"]
+    served = report["server"]["rows"]  # the server runs ONNX Runtime fp32, as the reference here does
+    assert [r["clients"] for r in served] == [1, 2] and [r["frames"] for r in served] == [8, 16]
+    assert all(r["fps"] > 0 for r in served) and abs(served[0]["total_count_diff_vs_reference_pct"]) < 0.1
