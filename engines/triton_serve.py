@@ -20,6 +20,8 @@ from .errors import BackendUnavailable, EngineError
 from .graph import INPUT_NAME, OUTPUT_NAME
 
 log = logging.getLogger("engines")
+# Triton APIs that need PyTriton's access token: everything that changes or exposes the server's internals
+RESTRICTED = ["shared-memory", "model-repository", "trace", "logging"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,10 @@ def _import_pytriton():
     try:
         from pytriton.decorators import batch
         from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
-        from pytriton.triton import Triton, TritonConfig
+        from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
     except ImportError:
         raise BackendUnavailable("serve", "Python package nvidia-pytriton not installed", "serve") from None
-    return batch, DynamicBatcher, ModelConfig, Tensor, Triton, TritonConfig
+    return batch, DynamicBatcher, ModelConfig, Tensor, Triton, TritonConfig, TritonSecurityConfig
 
 
 def _match_libpython() -> None:
@@ -77,14 +79,16 @@ def start_server(options: ServeOptions):
     """A started ``pytriton.triton.Triton`` serving the model (the caller calls ``serve()`` or ``stop()``)."""
     from . import open_engine
 
-    batch, DynamicBatcher, ModelConfig, Tensor, Triton, TritonConfig = _import_pytriton()
+    batch, DynamicBatcher, ModelConfig, Tensor, Triton, TritonConfig, TritonSecurityConfig = _import_pytriton()
     _match_libpython()
     engine = open_engine(options.model, options.backend, max_batch=options.max_batch, threads=options.threads)
     config = TritonConfig(http_address=options.address, http_port=options.http_port,
                           grpc_address=options.address, grpc_port=options.grpc_port,
                           metrics_address=options.address, metrics_port=options.metrics_port,
                           exit_on_error=True, log_verbose=0)
-    triton = Triton(config=config)
+    # PyTriton locks the statistics API behind a random token by default; Triton itself leaves it open,
+    # and it is how a site sees the dynamic batcher at work (batch sizes formed), so it stays readable.
+    triton = Triton(config=config, security_config=TritonSecurityConfig(restricted_endpoints=RESTRICTED))
     try:
         triton.bind(
             model_name=options.name, infer_func=batch(infer_function(engine)),

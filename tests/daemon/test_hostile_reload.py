@@ -13,8 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ import pytest
 from monitor.demo import VTEST
 from tests.config.test_hostile_files import bomb, circle
 from tests.support.broker import free_port
+from tests.support.http import http_get
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\
@@ -68,11 +67,7 @@ class Daemon:
 
     def get(self, path: str) -> tuple[int, str]:
         """Status and body of ``GET path`` on the health endpoint."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}{path}", timeout=10) as resp:
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as err:
-            return err.code, err.read().decode()
+        return http_get(self.health_port, path)
 
     def high_water_mb(self) -> float:
         """Peak resident memory of the daemon so far (VmHWM)."""

@@ -119,19 +119,9 @@ def test_server_killed_and_restarted_is_a_reported_gap_then_readings_resume(trit
 
 @pytest.mark.slow
 def test_several_clients_share_the_server_and_triton_batches_them(triton_server, mall_batch):
-    import urllib.request
-
-    def batches() -> tuple[int, int]:
-        """(inferences, model executions) from Triton's own metrics: PyTriton restricts the statistics API."""
-        text = urllib.request.urlopen(f"http://127.0.0.1:{triton_server.metrics_port}/metrics", timeout=10).read()
-        figures = {}
-        for line in text.decode().splitlines():
-            if line.startswith(("nv_inference_count{", "nv_inference_exec_count{")) and 'model="csrnet"' in line:
-                figures[line.split("{")[0]] = int(float(line.split()[-1]))
-        return figures["nv_inference_count"], figures["nv_inference_exec_count"]
-
-    before = batches()
-    engines = [open_engine(triton_server.url("grpc")) for _ in range(4)]
+    before = triton_server.statistics()  # Triton's own model statistics (the KServe v2 statistics API)
+    # 60 s: four 640x480 frames in one CPU execution take several seconds on a loaded 2-core machine
+    engines = [open_engine(triton_server.url("grpc", timeout_s=60)) for _ in range(4)]
     threads = [threading.Thread(target=lambda e=e: [e.infer(mall_batch[:1]) for _ in range(3)]) for e in engines]
     for t in threads:
         t.start()
@@ -139,11 +129,12 @@ def test_several_clients_share_the_server_and_triton_batches_them(triton_server,
         t.join(300)
     for e in engines:
         e.close()
-    after = batches()
-    frames, executions = after[0] - before[0], after[1] - before[1]
-    print(f"4 clients x 3 single frames: {frames} frames in {executions} model executions")
+    after = triton_server.statistics()
+    frames = after["inference_count"] - before["inference_count"]
+    executions = after["execution_count"] - before["execution_count"]
+    print(f"4 clients x 3 single frames: {frames} frames in {executions} model executions; batches {after['batches']}")
     assert frames == 12
-    assert executions < frames, "Triton's dynamic batcher formed no batch larger than 1"
+    assert executions < frames and max(after["batches"]) > 1, "Triton's dynamic batcher formed no batch larger than 1"
 
 
 def test_config_builds_the_model_url_and_requires_url_for_remote():
@@ -158,16 +149,3 @@ def test_config_builds_the_model_url_and_requires_url_for_remote():
         ModelConfig(backend="remote")
     with pytest.raises(ValidationError, match="use backend remote"):
         ModelConfig(backend="openvino", url="grpc://gpu:8001")
-
-
-def test_export_triton_writes_a_repository_triton_can_parse(tmp_path):
-    from google.protobuf import text_format
-    from tritonclient.grpc import model_config_pb2
-
-    from engines.export import export_model
-
-    export_model("csrnet-0.2", "triton", out=tmp_path, max_batch=8)
-    config = text_format.Parse((tmp_path / "csrnet" / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
-    assert (config.max_batch_size, config.input[0].name, list(config.input[0].dims)) == (8, "image", [3, -1, -1])
-    assert config.output[0].name == "density" and config.HasField("dynamic_batching")
-    assert (tmp_path / "csrnet" / "1" / "model.onnx").stat().st_size > 60_000_000

@@ -33,6 +33,7 @@ class TritonServer:
     grpc_port: int
     metrics_port: int
     log_path: str
+    queue_delay_ms: float = 20.0
     process: subprocess.Popen | None = None
 
     def url(self, scheme: str = "grpc", **options) -> str:
@@ -45,7 +46,7 @@ class TritonServer:
         """Start the server and wait until the model is ready."""
         command = [sys.executable, "-m", "monitor", "serve", "--address", "127.0.0.1", "--backend", "onnxruntime",
                    "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
-                   "--metrics-port", str(self.metrics_port), "--max-batch", "8", "--queue-delay-ms", "20"]
+                   "--metrics-port", str(self.metrics_port), "--max-batch", "8", "--queue-delay-ms", str(self.queue_delay_ms)]
         log = open(self.log_path, "ab")
         # its own session: pytriton starts tritonserver and stub processes, killed together as a group
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -69,6 +70,19 @@ class TritonServer:
         except Exception:
             return False
 
+    def statistics(self, model: str = "csrnet") -> dict:
+        """Triton's own statistics of ``model``: inference_count, execution_count and the batch sizes it ran."""
+        import tritonclient.http as httpclient
+
+        client = httpclient.InferenceServerClient(f"127.0.0.1:{self.http_port}", connection_timeout=5)
+        try:
+            stats = client.get_inference_statistics(model)["model_stats"][0]
+        finally:
+            client.close()
+        return {"inference_count": int(stats.get("inference_count", 0)),
+                "execution_count": int(stats.get("execution_count", 0)),
+                "batches": {int(b["batch_size"]): int(b["compute_infer"]["count"]) for b in stats.get("batch_stats", [])}}
+
     def kill(self) -> None:
         """SIGKILL the server's process group: a crash, not a clean stop."""
         if self.process is None:
@@ -84,10 +98,15 @@ class TritonServer:
 @pytest.fixture(scope="module")
 def triton_server(tmp_path_factory):
     """One real Triton server per test module (needs nvidia-pytriton and tritonclient)."""
-    pytest.importorskip("pytriton", reason="needs nvidia-pytriton: pip install 'crowd-monitor[serve]'")
-    pytest.importorskip("tritonclient", reason="needs tritonclient: pip install 'crowd-monitor[remote]'")
-    http, grpc, metrics = free_ports(3)
-    server = TritonServer(http, grpc, metrics, str(tmp_path_factory.mktemp("triton") / "serve.log"))
+    server = make_triton_server(tmp_path_factory)
     server.start()
     yield server
     server.kill()
+
+
+def make_triton_server(tmp_path_factory, queue_delay_ms: float = 20.0) -> TritonServer:
+    """A ``TritonServer`` on free loopback ports, not started; skips without nvidia-pytriton or tritonclient."""
+    pytest.importorskip("pytriton", reason="needs nvidia-pytriton: pip install 'crowd-monitor[serve]'")
+    pytest.importorskip("tritonclient", reason="needs tritonclient: pip install 'crowd-monitor[remote]'")
+    http, grpc, metrics = free_ports(3)
+    return TritonServer(http, grpc, metrics, str(tmp_path_factory.mktemp("triton") / "serve.log"), queue_delay_ms)
