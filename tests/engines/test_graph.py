@@ -75,3 +75,18 @@ def test_cache_dir_defaults(monkeypatch, tmp_path):
     monkeypatch.delenv("CACHE_DIRECTORY")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "crowd-monitor"
+
+
+def test_truncated_graph_gives_the_back_end_features_the_last_layers_turn_into_the_map(weights, small_batch):
+    import torch
+    import torch.nn.functional as F
+
+    features = ort.InferenceSession(build_graph(weights, backend_layers=4).SerializeToString(),
+                                    providers=["CPUExecutionProvider"]).run(None, {INPUT_NAME: small_batch})[0]
+    assert features.shape == (2, 256, 15, 20) and features.min() >= 0  # after the ReLU of backend.6
+    x = torch.from_numpy(features)
+    for key in ("backend.8", "backend.10"):  # what an adapter retrains (engines.adapter.ADAPTED_KEYS)
+        x = F.relu(F.conv2d(x, torch.from_numpy(weights[f"{key}.weight"]), torch.from_numpy(weights[f"{key}.bias"]),
+                            padding=2, dilation=2))
+    out = F.conv2d(x, torch.from_numpy(weights["output_layer.weight"]), torch.from_numpy(weights["output_layer.bias"]))
+    np.testing.assert_allclose(out.numpy()[:, 0], run_graph(build_graph(weights), small_batch), rtol=1e-4, atol=1e-5)
