@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 
@@ -64,6 +65,22 @@ class BaseEngine:
         return f"<{type(self).__name__} {self.name} max_batch={self.max_batch}>"
 
 
+PROCESS_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")  # what the daemon handles (in its main thread)
+
+
+def leave_signals_to_main_thread() -> None:
+    """Block the daemon's signals in the calling (non-main) thread and the threads it starts.
+
+    The kernel hands a process signal to any thread that does not block it; one that ran an
+    OpenVINO engine since closed may hold a freed alternate signal stack, and the signal then kills
+    the process with SIGSEGV.  Python runs handlers in the main thread anyway, so blocking them
+    elsewhere changes nothing else.
+    """
+    if threading.current_thread() is threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {getattr(signal, name) for name in PROCESS_SIGNALS})
+
+
 def in_own_thread(function, *args, **kwargs):
     """``function(*args, **kwargs)`` run in a short-lived thread; its result, or its exception re-raised here.
 
@@ -75,6 +92,7 @@ def in_own_thread(function, *args, **kwargs):
     done: dict = {}
 
     def call() -> None:
+        leave_signals_to_main_thread()  # the plugin's own threads start from here and inherit the mask
         try:
             done["result"] = function(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)

@@ -99,9 +99,9 @@ def open_int8(path: str) -> Engine:
 class AutoPrecision:
     """The INT8 step of ``precision: auto``; ``report`` says where it stands (read from any thread)."""
 
-    def __init__(self, model: ModelConfig, engine: Engine, state_root: Path, offer: Callable[[Engine], None],
-                 cameras: Callable[[], set[str]], *, runner=run_in_subprocess, opener=open_int8,
-                 clock=time.monotonic):
+    def __init__(self, model: ModelConfig, engine: Engine, state_root: Path,
+                 offer: Callable[[Engine, Callable[[], None]], None], cameras: Callable[[], set[str]], *,
+                 runner=run_in_subprocess, opener=open_int8, clock=time.monotonic):
         self.model, self.settings = model, model.auto_int8
         self._offer, self._cameras, self._runner, self._opener, self._clock = offer, cameras, runner, opener, clock
         self._float = engine.name.partition("-")[2] or engine.name
@@ -216,9 +216,10 @@ class AutoPrecision:
         if self._stop.is_set():
             engine.close()
             return
-        self._offer(engine)
-        self._settle("int8", f"{check.get('reason', 'checked')}; switched from {self._float} ({where})", check,
-                     cached, engine.name.partition("-")[2] or "int8")
+        reason = f"{check.get('reason', 'checked')}; switched from {self._float} ({where})"
+        self.report = PrecisionReport(self._float, "switching", f"{reason}: waiting for the next batch", check, cached)
+        # Reported as INT8 only once the worker runs on it: stats and /healthz never run ahead of the engine.
+        self._offer(engine, lambda: self._settle("int8", reason, check, cached, engine.name.partition("-")[2] or "int8"))
 
     def _settle(self, state: str, reason: str, check: dict | None = None, cached: bool = False,
                 precision: str | None = None) -> None:

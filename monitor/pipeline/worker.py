@@ -12,6 +12,7 @@ import numpy as np
 from engines.base import Engine
 from engines.errors import EngineUnreachable
 from engines.preprocess import model_input_size, paste_map, prepare
+from engines.runtimes.common import leave_signals_to_main_thread
 from engines.scale import probe_maps
 
 from ..types import DensityResult, StageTimings
@@ -130,6 +131,7 @@ class InferenceWorker:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
+        leave_signals_to_main_thread()  # engines' own threads start from here (see the function)
         while not self._stop.is_set():
             self._wake.wait(self.heartbeat_s)
             self._wake.clear()  # before taking: a put after this point wakes the next loop

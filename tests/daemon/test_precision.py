@@ -69,7 +69,7 @@ def feed(auto: AutoPrecision, clock: Clock, frames: int, cameras=("hall",)) -> N
 
 def make(tmp_path, runner, offered: list, clock: Clock, precision="auto", engine="openvino-bf16"):
     model = ModelConfig(precision=precision, auto_int8=SETTINGS)
-    return AutoPrecision(model, NamedEngine(engine), tmp_path, offered.append, lambda: {"hall"}, runner=runner,
+    return AutoPrecision(model, NamedEngine(engine), tmp_path, lambda engine, adopted: (offered.append(engine), adopted()), lambda: {"hall"}, runner=runner,
                          opener=lambda path: NamedEngine("openvino-int8"), clock=clock)
 
 
