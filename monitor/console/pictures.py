@@ -35,8 +35,8 @@ class Pictures:
             return error_response(404, f"no frame of camera {camera[:100]!r} yet")
         return Response(200, "image/jpeg", body)
 
-    def picture(self, camera: str, overlay: bool) -> bytes | None:
-        """The latest frame's JPEG (encoded at most once per frame)."""
+    def picture(self, camera: str, overlay: bool = True) -> bytes | None:
+        """The latest frame's JPEG, with its density overlay by default (encoded at most once per frame)."""
         result = self._source.latest_result(camera)
         if result is None:
             return None

@@ -11,7 +11,6 @@ from ..health import CameraHealth, HealthSnapshot
 from ..health.problems import camera_warnings, history_warnings, mqtt_problems, reload_warnings
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
-from ..render import heatmap_jpeg
 from ..types import (AggregateUpdate, CameraCounters, CameraReading, CameraStatus, DensityResult, EventType,
                      PrecisionReport, ZoneState)
 
@@ -97,14 +96,6 @@ class Telemetry:
         """The latest state of every zone and site zone (the console's live view)."""
         with self._lock:
             return list(self._zones.values())
-
-    def heatmap_jpeg(self, camera: str, quality: int = 80) -> bytes | None:
-        """The latest density overlay of a camera as JPEG, rendered on demand."""
-        with self._lock:
-            result = self._results.get(camera)
-        if result is None:
-            return None
-        return heatmap_jpeg(result.frame.image, result.density, result.count, quality=quality)
 
     def snapshot(self) -> HealthSnapshot:
         """Health, latencies and per-camera figures as of now."""

@@ -17,6 +17,7 @@ import pytest
 from monitor.daemon.telemetry import Telemetry
 from monitor.health import HealthServer
 from monitor.pipeline import InferenceWorker
+from monitor.console.pictures import Pictures
 from monitor.publish import Publisher
 from tests.pipeline.fakes import SleepyEngine
 from tests.publish.helpers import make_config
@@ -30,7 +31,7 @@ class Endpoint:
         self.publisher = Publisher(config)
         self.worker = InferenceWorker(SleepyEngine(), 256, lambda result: None)
         telemetry = Telemetry(self.worker, self.publisher.health)
-        self.server = HealthServer("127.0.0.1", 0, telemetry.snapshot, telemetry.heatmap_jpeg)
+        self.server = HealthServer("127.0.0.1", 0, telemetry.snapshot, Pictures(telemetry).picture)
         self.worker.start()
         self.server.start()
         self.publisher.start()
