@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..health import CameraHealth, HealthSnapshot
-from ..health.problems import camera_warnings, history_warnings, mqtt_problems, reload_warnings
+from ..health.problems import camera_warnings, history_warnings, mqtt_problems, reload_warnings, site_warnings
 from ..health.snapshot import ZoneHealth
 from ..pipeline import InferenceWorker
 from ..types import (AggregateUpdate, CameraCounters, CameraReading, CameraStatus, DensityResult, EventType,
@@ -119,6 +119,7 @@ class Telemetry:
                             for name in sorted(set(self._statuses) | set(stats["cameras"])))
             zones = tuple(ZoneHealth(z.camera, z.zone, z.count, z.density, z.level.value)
                           for z in self._zones.values())
+            remote_missing = site_warnings(self._zones.values())
             started, ended = self.alerts_started, self.alerts_ended
         return HealthSnapshot(
             ts=time.time(), healthy=not problems, problems=tuple(problems), engine=str(stats["engine"]),
@@ -126,7 +127,8 @@ class Telemetry:
             queue_lag_ms={k: latency["queue"][k] for k in SUMMARY_KEYS},
             loop_age_s=loop_age, cameras=cameras, zones=zones,
             alerts_started=started, alerts_active=max(0, started - ended), mqtt=mqtt,
-            warnings=(*camera_warnings(cameras), *reload_warnings(reload), *history_warnings(self._history_status())),
+            warnings=(*camera_warnings(cameras), *reload_warnings(reload), *history_warnings(self._history_status()),
+                      *remote_missing),
             reload=reload, engine_status=engine, precision=self._precision_dict(str(stats["engine"])))
 
     def _precision_dict(self, engine: str) -> dict[str, Any]:

@@ -44,3 +44,14 @@ def history_warnings(history: dict[str, Any]) -> list[str]:
     if not history or history.get("enabled", True):
         return []
     return [f"history is off, counts are not being recorded: {history.get('error') or 'unknown error'}"]
+
+
+def site_warnings(zones) -> list[str]:
+    """Site zones missing members of other daemons (``prefix/camera`` in their ``stale`` list)."""
+    warnings = []
+    for zone in zones:
+        remote = [source for source in zone.stale if "/" in source]
+        if zone.camera == "site" and remote:
+            warnings.append(f"site zone {zone.zone} misses {', '.join(remote)} (another daemon offline, or its "
+                            f"state expired): its level is {zone.level.value}")
+    return warnings
