@@ -111,7 +111,9 @@ def write_config(path: Path, urls: list[str], broker_port: int, health_port: int
         f"        warning: {{density: 0.5}}\n        critical: {{density: 0.8}}"
         for i, url in enumerate(urls))
     path.write_text(f"mqtt: {{host: 127.0.0.1, port: {broker_port}, client_id: soak, stats_interval_s: 10}}\n"
-                    f"model: {{max_side: {max_side}, cache_dir: \"{cache}\"}}\n"
+                    # no INT8 step: the engine must not change during the measurement (and its
+                    # background job's CPU would be counted against whichever daemon ran it)
+                    f"model: {{max_side: {max_side}, cache_dir: \"{cache}\", auto_int8: {{enabled: false}}}}\n"
                     f"health: {{port: {health_port}}}\ncameras:\n{cameras}\n")
 
 
