@@ -74,15 +74,22 @@ def heatmap_overlay(image_bgr: np.ndarray, density: np.ndarray, count: float | N
 def heatmap_jpeg(image_bgr: np.ndarray, density: np.ndarray, count: float | None = None, *,
                  max_side: int | None = None, quality: int = 80) -> bytes | None:
     """JPEG bytes of ``heatmap_overlay`` (shrunk to ``max_side`` when given), or None when OpenCV cannot encode it."""
-    return jpeg(heatmap_overlay(image_bgr, density, count), max_side=max_side, quality=quality)
+    # Shrunk before the overlay is drawn: blending and encoding cost grow with the pixels.
+    return jpeg(heatmap_overlay(_shrunk(np.asarray(image_bgr), max_side), density, count), quality=quality)
+
+
+def _shrunk(picture: np.ndarray, max_side: int | None) -> np.ndarray:
+    """The picture with its long side at most ``max_side`` (area interpolation), or itself."""
+    height, width = picture.shape[:2]
+    scale = max_side / max(height, width) if max_side else 1.0
+    if scale >= 1.0:
+        return picture
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
 
 
 def jpeg(picture: np.ndarray, *, max_side: int | None = None, quality: int = 80) -> bytes | None:
     """JPEG bytes of a BGR picture (shrunk to ``max_side`` when given), or None when OpenCV cannot encode it."""
-    height, width = picture.shape[:2]
-    scale = max_side / max(height, width) if max_side else 1.0
-    if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        picture = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
+    picture = _shrunk(picture, max_side)
     ok, buffer = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     return buffer.tobytes() if ok else None

@@ -13,6 +13,7 @@ from ..render import heatmap_jpeg, jpeg
 from .live import LiveSource
 
 QUALITY = 80
+THUMBNAIL_SIDE = 480  # the status page's cards are 400 px wide: a smaller overlay costs a quarter
 
 
 class Pictures:
@@ -21,7 +22,7 @@ class Pictures:
     def __init__(self, source: LiveSource):
         self._source = source
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (camera, overlay) -> (frame seq, JPEG)
+        self._cache: dict[tuple, tuple[int, bytes]] = {}  # (camera, overlay, max_side) -> (frame seq, JPEG)
 
     def answer(self, request) -> Response:
         """The JPEG, 400 without a camera, 404 before the camera's first frame."""
@@ -35,20 +36,26 @@ class Pictures:
             return error_response(404, f"no frame of camera {camera[:100]!r} yet")
         return Response(200, "image/jpeg", body)
 
-    def picture(self, camera: str, overlay: bool = True) -> bytes | None:
-        """The latest frame's JPEG, with its density overlay by default (encoded at most once per frame)."""
+    def picture(self, camera: str, overlay: bool = True, max_side: int | None = None) -> bytes | None:
+        """The latest frame's JPEG, with its density overlay by default, its long side at most
+        ``max_side`` (encoded at most once per frame and size)."""
         result = self._source.latest_result(camera)
         if result is None:
             return None
+        key = (camera, overlay, max_side)
         with self._lock:
-            cached = self._cache.get((camera, overlay))
+            cached = self._cache.get(key)
             if cached is not None and cached[0] == result.frame.seq:
                 return cached[1]
         image = result.frame.image
-        body = heatmap_jpeg(image, result.density, result.count, quality=QUALITY) if overlay else jpeg(
-            image, quality=QUALITY)
+        body = heatmap_jpeg(image, result.density, result.count, max_side=max_side, quality=QUALITY) if overlay \
+            else jpeg(image, max_side=max_side, quality=QUALITY)
         if body is not None:
             with self._lock:
-                self._cache[(camera, overlay)] = (result.frame.seq, body)
+                self._cache[key] = (result.frame.seq, body)
         return body
+
+    def thumbnail(self, camera: str) -> bytes | None:
+        """The status page's picture of a camera: its overlay, at most ``THUMBNAIL_SIDE`` pixels long."""
+        return self.picture(camera, overlay=True, max_side=THUMBNAIL_SIDE)
 

@@ -132,8 +132,8 @@ class Daemon:
         api, self.console = daemon_api(self.config_path, lambda: self.config, self.telemetry, self.request_reload,
                                        self.reloader.status, self.history)
         try:
-            # the status page's heatmaps come from the console's cache: encoded once per frame
-            server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.console.pictures.picture, api=api)
+            # the status page's heatmaps come from the console's cache: small, encoded once per frame
+            server = HealthServer(cfg.host, cfg.port, self.telemetry.snapshot, self.console.pictures.thumbnail, api=api)
         except OSError as exc:
             raise UserError(f"health endpoint cannot listen on {cfg.host}:{cfg.port}: {exc.strerror}") from None
         server.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 import monitor.console.pictures as pictures
@@ -34,3 +35,17 @@ def test_each_frame_is_encoded_once_per_kind(monkeypatch):
     assert cache.picture("hall", overlay=False)[:2] == b"\xff\xd8" and len(encoded) == 1  # the bare frame: no overlay
     source.result = _result(2)
     assert cache.picture("hall") != first and len(encoded) == 2  # a new frame, encoded again
+
+
+def test_the_status_page_gets_a_small_overlay_of_the_same_frame():
+    source = Latest()
+    source.result = DensityResult(Frame("hall", 1, 0.0, np.full((480, 640, 3), 90, np.uint8)),
+                                  np.full((60, 80), 0.01, np.float32), StageTimings(0.0, 0.0, 0.0), 0.0)
+    cache = pictures.Pictures(source)
+    full = cv2.imdecode(np.frombuffer(cache.picture("hall"), np.uint8), cv2.IMREAD_COLOR)
+    small = cv2.imdecode(np.frombuffer(cache.thumbnail("hall"), np.uint8), cv2.IMREAD_COLOR)
+    assert full.shape == (480, 640, 3) and small.shape == (360, pictures.THUMBNAIL_SIDE, 3)
+    assert cache.thumbnail("hall") is cache.thumbnail("hall")  # cached per frame and size
+    # the same picture: the overlay drawn on the shrunk frame matches the full one shrunk (the count label aside)
+    shrunk = cv2.resize(full, (480, 360), interpolation=cv2.INTER_AREA)
+    assert np.abs(small[100:].astype(int) - shrunk[100:].astype(int)).mean() < 4
