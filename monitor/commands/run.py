@@ -23,4 +23,25 @@ def run(args: argparse.Namespace) -> int:
         set_level(config.log_level)
     daemon = Daemon(args.config, config)
     daemon.install_signal_handlers()
-    return daemon.run()
+    code = daemon.run()
+    if daemon.reloader.busy:
+        end_now(code)
+    return code
+
+
+def end_now(code: int) -> None:
+    """Exit at once, everything flushed, without finalising the interpreter.
+
+    A reload abandoned at shutdown is still being read in a daemon thread.  Finalising under it
+    would end that thread where it next takes the GIL, possibly inside a C++ extension (OpenCV's
+    wrappers catch everything), and the process would abort ("FATAL: exception not rethrown")
+    after a clean stop.  The daemon has already published, committed and closed what it keeps.
+    """
+    import logging
+    import os
+    import sys
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
