@@ -72,18 +72,21 @@ def build_view(config: MonitorConfig, source: LiveSource) -> dict[str, Any]:
 
 
 class LiveView:
-    """The latest live view, rebuilt when older than ``MIN_INTERVAL_S`` (thread-safe)."""
+    """The latest live view, rebuilt when older than ``MIN_INTERVAL_S`` or built from a config a
+    reload has since replaced (thread-safe)."""
 
     def __init__(self, config: Callable[[], MonitorConfig], source: LiveSource):
         self._config, self._source = config, source
         self._lock = threading.Lock()
         self._built_at = -1e9
+        self._built_from: MonitorConfig | None = None
         self._view: dict[str, Any] = {}
 
     def get(self) -> dict[str, Any]:
-        """The view as of at most MIN_INTERVAL_S ago."""
+        """The view as of at most MIN_INTERVAL_S ago, and never of a replaced config (a saved edit
+        shows at once)."""
         with self._lock:
-            now = time.monotonic()
-            if now - self._built_at >= MIN_INTERVAL_S:
-                self._view, self._built_at = build_view(self._config(), self._source), now
+            now, config = time.monotonic(), self._config()
+            if now - self._built_at >= MIN_INTERVAL_S or config is not self._built_from:
+                self._view, self._built_at, self._built_from = build_view(config, self._source), now, config
             return self._view

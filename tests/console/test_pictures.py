@@ -1,4 +1,4 @@
-"""Camera pictures (console and status page) are encoded once per frame, whoever asks."""
+"""Camera pictures (console and status page) are encoded once per frame, whoever asks; the live view follows reloads."""
 
 from __future__ import annotations
 
@@ -49,3 +49,16 @@ def test_the_status_page_gets_a_small_overlay_of_the_same_frame():
     # the same picture: the overlay drawn on the shrunk frame matches the full one shrunk (the count label aside)
     shrunk = cv2.resize(full, (480, 360), interpolation=cv2.INTER_AREA)
     assert np.abs(small[100:].astype(int) - shrunk[100:].astype(int)).mean() < 4
+
+
+def test_the_live_view_is_rebuilt_at_once_for_a_reloaded_config(monkeypatch):
+    import monitor.console.live as live
+
+    built = []
+    monkeypatch.setattr(live, "build_view", lambda config, source: built.append(config) or {"config": config})
+    current = {"config": object()}
+    view = live.LiveView(lambda: current["config"], source=None)
+    first = view.get()
+    assert view.get() is first and len(built) == 1  # within MIN_INTERVAL_S: the same view
+    current["config"] = object()  # a reload (a saved edit) replaced the config
+    assert view.get()["config"] is current["config"] and len(built) == 2
