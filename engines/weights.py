@@ -144,7 +144,7 @@ def load_weights(name: str = DEFAULT_NAME, adapter: str = "auto") -> dict[str, n
     path = resolve_weights_path(name)
     raw = load_torch_checkpoint(path) if path.suffix in (".pt", ".pth", ".tar") else load_npz(path)
     weights = check_state_dict(raw, str(path))
-    return apply_adapter(weights, adapter, weights_digest(weights))
+    return apply_adapter(weights, adapter)
 
 
 def weights_digest(weights: dict[str, np.ndarray]) -> str:

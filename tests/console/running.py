@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pytest
 from monitor.devtools.broker import INSTALL_HINT, mosquitto_path
 from tests.support.broker import MosquittoBroker
 from tests.support.rtsp import RtspServer, free_port, gst_available
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -86,18 +86,6 @@ def request(url: str, method: str = "GET", body: bytes | None = None, headers: d
             return answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-
-
-def wait_until(predicate, timeout: float, what: str, daemon: subprocess.Popen | None = None):
-    """Poll ``predicate`` until it returns something true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        assert daemon is None or daemon.poll() is None, "the daemon exited"
-        time.sleep(0.3)
-    raise TimeoutError(what)
 
 
 def black_frames(folder: Path, n: int = 10) -> Path:

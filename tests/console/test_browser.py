@@ -16,8 +16,9 @@ import pytest
 
 from monitor.config import load_config
 from tests.support.recorder import Recorder
+from tests.support.waiting import wait_until
 
-from .running import ROOT, TOKEN, request, start_site, stop_site, wait_until
+from .running import ROOT, TOKEN, request, start_site, stop_site
 
 pytestmark = pytest.mark.slow
 DOCS = ROOT / "docs"

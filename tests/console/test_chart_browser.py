@@ -16,6 +16,7 @@ import pytest
 
 from tests.daemon.test_end_to_end import wait_event
 from tests.daemon.test_history_e2e import BUCKET_S, history_site, published_samples
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "console-chart.png"
@@ -25,17 +26,6 @@ def chart_points(driver) -> dict[float, float]:
     """The chart's points as drawn: bucket start -> mean."""
     return {float(c.get_attribute("data-t")): float(c.get_attribute("data-mean"))
             for c in driver.find_elements("css selector", "#chart circle.point")}
-
-
-def wait_until(condition, timeout: float, what: str):
-    """Poll ``condition`` until it returns something true; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from tests.support.broker import free_port
 from tests.support.http import http_get
 from tests.support.rtsp import RtspServer
 from tests.support.triton import make_triton_server
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("north", "south", "east")
@@ -79,17 +80,6 @@ class Box:
             self.proc.kill()
             self.proc.wait(10)
         self.camera.kill()
-
-
-def wait_until(condition, timeout: float, what: str):
-    """The first true value of ``condition()`` within ``timeout`` s, else fail saying ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def detail(recorder, name: str) -> dict | None:
