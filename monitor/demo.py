@@ -27,6 +27,7 @@ from .devtools.net import free_port
 from .errors import UserError
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 DEMO_YAML = """\
 # Written by `crowd-monitor demo`: one camera on the local RTSP server, two zones and a site zone.
 mqtt: {{host: 127.0.0.1, port: {broker_port}, client_id: crowd-monitor-demo, topic_prefix: crowd,
@@ -162,7 +163,9 @@ def _run_daemon(config: Path, log_path: Path, broker_port: int, duration: float 
                                   stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                   start_new_session=True)  # Ctrl-C reaches us; we stop it cleanly
         stop = threading.Event()
-        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        # SIGTERM (``timeout``, a service manager) and SIGHUP (a closed terminal) stop the demo as
+        # Ctrl-C does: otherwise the daemon, its camera and its broker outlive us.
+        previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in STOP_SIGNALS}
         try:
             deadline = None if duration is None else time.monotonic() + duration
             while not stop.is_set() and daemon.poll() is None:
@@ -179,7 +182,8 @@ def _run_daemon(config: Path, log_path: Path, broker_port: int, duration: float 
             print(f"demo: stopped (daemon exit code {code})", file=out)
             return code
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             if daemon.poll() is None:
                 daemon.kill()
             printer.close()

@@ -57,3 +57,49 @@ def test_demo_prints_counts_zone_states_and_ctrl_c_stops_it_cleanly():
     assert state["area_m2"] == 180 and state["level"] in ("normal", "warning", "critical")
     assert "crowd/site/campus/state" in topics and "homeassistant/#" in topics
     assert out[-1].startswith("demo: stopped (daemon exit code 0)")
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that contain ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in line:
+            found.append(line)
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_demo_alone_stops_its_daemon_camera_and_broker():
+    if not VTEST.exists():
+        pytest.skip(f"{VTEST} missing (apt install opencv-doc)")
+    # `timeout 60 make demo` or a service manager signals the demo process only, not its children.
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "demo", "--duration", "300", "--max-side", "320"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 180
+        while "crowd/street/count" not in message_lines(list(lines)) and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(lines)[-3000:] + proc.stderr.read()[-3000:]
+            time.sleep(0.5)
+        work = next(line.split()[2] for line in lines if line.startswith("demo: config "))
+        work = str(Path(work).parent)
+        assert processes_mentioning(work), "the demo's daemon and camera should be running"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, "".join(lines)[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    reader.join(10)
+    assert lines[-1].startswith("demo: stopped (daemon exit code 0)"), lines[-5:]
+    deadline = time.monotonic() + 10
+    while processes_mentioning(work) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_mentioning(work) == []
