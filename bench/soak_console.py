@@ -10,13 +10,16 @@ so they share whatever else loads the machine.  "off": ``health.enabled: false``
 nobody looking.  "watched": the same, with a console client doing what open pages do: status.json
 and every camera's heatmap every 2 s (status page), each zone's 24 h series every 30 s (history
 page), the 24 h heatmap every 60 s.  Each daemon's CPU seconds (all threads, /proc) over the same
-window, its results (counted from its MQTT counts), what "idle" and "watched" add to "off" (in
+window, its results (counted from its MQTT counts: changed counts, not frames), the frames its engine
+processed per second (from its ``P/stats``; below cameras x sample_fps the engine cannot keep up and
+drops frames, and the CPU figures are shares of a saturated machine), what "idle" and "watched" add to "off" (in
 percent of one core and as a ratio); then the history file's size per camera-day and per camera-year at the default retention
 (``bench/history_size.py``'s simulation).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,22 +40,29 @@ VARIANTS = ("off", "idle", "watched")
 
 
 class CountCounter:
-    """Counts each daemon's published results (``PREFIX/CAM/count``) from a given moment on."""
+    """Counts each daemon's published results (``PREFIX/CAM/count``) from a given moment on, and
+    keeps its latest ``PREFIX/stats`` (the frames its engine processed)."""
 
     def __init__(self, port: int):
         import paho.mqtt.client as mqtt
 
         self.counts = dict.fromkeys(VARIANTS, 0)
+        self.stats: dict[str, tuple[float, int]] = {}  # variant -> (ts, frames processed) of its latest P/stats
         self.counting = False
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="soak-console-viewer")
-        self.client.on_connect = lambda c, *_: [c.subscribe(f"soak-{v}/+/count") for v in VARIANTS]
+        self.client.on_connect = lambda c, *_: [c.subscribe(f"soak-{v}/{t}") for v in VARIANTS
+                                                for t in ("+/count", "stats")]
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
     def _on_message(self, client, userdata, message) -> None:
-        if self.counting and message.payload and not message.retain:
-            self.counts[message.topic.split("/")[0].removeprefix("soak-")] += 1
+        variant = message.topic.split("/")[0].removeprefix("soak-")
+        if message.topic.endswith("/stats") and message.payload:
+            body = json.loads(message.payload)
+            self.stats[variant] = (body["ts"], body["engine"]["frames"])
+        elif self.counting and message.payload and not message.retain:
+            self.counts[variant] += 1
 
     def close(self) -> None:
         self.client.loop_stop()
@@ -132,17 +142,18 @@ def _measure(args, daemons: dict, counter: CountCounter, client: ConsoleClient) 
         if daemon.poll() is not None:
             raise RuntimeError(f"the '{variant}' daemon exited during the warm-up")
     before = {v: process_cpu_s(d.pid) for v, d in daemons.items()}
-    counter.counting, start = True, time.monotonic()
+    counter.counting, start, stats_before = True, time.monotonic(), dict(counter.stats)
     time.sleep(args.seconds)
     cpu = {v: process_cpu_s(d.pid) - before[v] for v, d in daemons.items()}
-    elapsed, counter.counting = time.monotonic() - start, False
+    elapsed, counter.counting, stats_after = time.monotonic() - start, False, dict(counter.stats)
     report = {"seconds": round(elapsed, 1), "cameras": args.cameras, "sample_fps": args.sample_fps,
               "max_side": args.max_side, "load_average": os.getloadavg(), "cpus": os.cpu_count(),
               "console_requests": client.requests, "console_errors": client.errors}
     for variant in VARIANTS:
         results = counter.counts[variant]
         report[variant] = {"cpu_percent": round(100 * cpu[variant] / elapsed, 2), "results": results,
-                           "cpu_s_per_result": round(cpu[variant] / results, 4) if results else None}
+                           "cpu_s_per_result": round(cpu[variant] / results, 4) if results else None,
+                           "frames_per_s": _rate(stats_before.get(variant), stats_after.get(variant))}
     off = report["off"]
     for variant in ("idle", "watched"):
         on = report[variant]
@@ -151,6 +162,13 @@ def _measure(args, daemons: dict, counter: CountCounter, client: ConsoleClient) 
         if on["cpu_s_per_result"] and off["cpu_s_per_result"]:
             on["cpu_per_result_ratio_to_off"] = round(on["cpu_s_per_result"] / off["cpu_s_per_result"], 4)
     return report
+
+
+def _rate(first: tuple[float, int] | None, last: tuple[float, int] | None) -> float | None:
+    """Frames processed per second between two P/stats messages (None without two of them)."""
+    if not first or not last or last[0] <= first[0]:
+        return None
+    return round((last[1] - first[1]) / (last[0] - first[0]), 3)
 
 
 def _size(work: Path) -> dict:
