@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from monitor.health.auth import CREDENTIAL
 from monitor.sdnotify import SystemdNotifier
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "crowd-monitor.service"
+DROP_IN = ROOT / "systemd" / "console-writes.conf"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
@@ -31,12 +33,44 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
     assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
 
 
-def test_unit_declares_notify_watchdog_credentials_and_hardening():
-    keys = {}
-    for line in UNIT.read_text().splitlines():
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_console_writes_drop_in_verifies_with_the_unit(tmp_path):
+    exe = ROOT / ".venv" / "bin" / "crowd-monitor"
+    if not exe.exists():
+        pytest.skip("no .venv/bin/crowd-monitor; run `make setup-dev`")
+    unit = tmp_path / "crowd-monitor.service"
+    unit.write_text(UNIT.read_text().replace("/opt/crowd-monitor/.venv/bin/crowd-monitor", str(exe)))
+    drop_in = tmp_path / "crowd-monitor.service.d" / "console-writes.conf"
+    drop_in.parent.mkdir()
+    drop_in.write_text(DROP_IN.read_text().replace("/opt/crowd-monitor/.venv/bin/crowd-monitor", str(exe)))
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    problems = [line for line in (proc.stdout + proc.stderr).splitlines() if "crowd-monitor.service" in line]
+    assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
+
+
+def test_console_writes_drop_in_keeps_the_config_in_the_state_directory_and_loads_the_token():
+    unit, drop_in = unit_keys(UNIT), unit_keys(DROP_IN)
+    state = f"/var/lib/{unit['StateDirectory'][0]}/"
+    # An empty ExecStart= first clears the unit's own command: systemd refuses two for Type=notify.
+    assert drop_in["ExecStart"][0] == "" and drop_in["ExecStartPre"][0] == ""
+    run, check = drop_in["ExecStart"][1].split(), drop_in["ExecStartPre"][1].split()
+    assert run[1:3] == ["run", "-c"] and run[3].startswith(state)
+    assert check[1] == "check-config" and check[2] == run[3]
+    assert [v.split(":")[0] for v in drop_in["LoadCredential"]] == [CREDENTIAL]
+
+
+def unit_keys(path: Path) -> dict[str, list[str]]:
+    """Every ``Key=value`` of a unit file, values in file order."""
+    keys: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
             key, _, value = line.partition("=")
             keys.setdefault(key.strip(), []).append(value.strip())
+    return keys
+
+
+def test_unit_declares_notify_watchdog_credentials_and_hardening():
+    keys = unit_keys(UNIT)
     assert keys["Type"] == ["notify"]
     assert keys["WatchdogSec"] and keys["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert any(v.startswith("MQTT_PASSWORD:") for v in keys["LoadCredential"])
