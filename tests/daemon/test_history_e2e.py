@@ -157,7 +157,10 @@ def _scenario(daemon, recorder, config, db, port, log_path) -> None:
             n, mean, low, high = rows[t]
             assert n == pytest.approx(len(counts), abs=1), (zone, t)
             assert low == pytest.approx(min(counts), abs=1e-3) and high == pytest.approx(max(counts), abs=1e-3)
-            assert mean == pytest.approx(sum(counts) / len(counts), abs=0.01 + 0.002 * mean), (zone, t)
+            # A state superseded before the MQTT thread sent it (a retained topic sends its latest
+            # value) is in the history but never on MQTT: then one sample may differ, no more.
+            one_sample = 0.0 if n == len(counts) else (high - low) / max(n, len(counts))
+            assert mean == pytest.approx(sum(counts) / len(counts), abs=0.01 + 0.002 * mean + one_sample), (zone, t)
             checked += 1
     assert checked >= 6
 

@@ -17,6 +17,7 @@ from monitor.pipeline.slot import LatestFrameSlot
 from monitor.pipeline.worker import InferenceWorker
 from monitor.types import Frame
 from tests.support.data import mall_frame
+from tests.support.waiting import wait_until
 
 MALL_FRAMES = (1, 401, 801, 1201)
 
@@ -122,14 +123,26 @@ def test_several_clients_share_the_server_and_triton_batches_them(triton_server,
     before = triton_server.statistics()  # Triton's own model statistics (the KServe v2 statistics API)
     # 60 s: four 640x480 frames in one CPU execution take several seconds on a loaded 2-core machine
     engines = [open_engine(triton_server.url("grpc", timeout_s=60)) for _ in range(4)]
-    threads = [threading.Thread(target=lambda e=e: [e.infer(mall_batch[:1]) for _ in range(3)]) for e in engines]
+    failures: list[BaseException] = []
+
+    def three_frames(engine) -> None:
+        try:
+            for _ in range(3):
+                assert engine.infer(mall_batch[:1]).shape[0] == 1
+        except BaseException as exc:  # a thread's failure must fail the test, not vanish
+            failures.append(exc)
+
+    threads = [threading.Thread(target=three_frames, args=(e,)) for e in engines]
     for t in threads:
         t.start()
     for t in threads:
         t.join(300)
     for e in engines:
         e.close()
-    after = triton_server.statistics()
+    assert not failures, failures
+    # Every answer is in; Triton may count the last execution a moment after answering it.
+    after = wait_until(lambda: (stats := triton_server.statistics())["inference_count"] - before["inference_count"] >= 12
+                       and stats, 10, "Triton's statistics to count all 12 frames")
     frames = after["inference_count"] - before["inference_count"]
     executions = after["execution_count"] - before["execution_count"]
     print(f"4 clients x 3 single frames: {frames} frames in {executions} model executions; batches {after['batches']}")
