@@ -16,36 +16,36 @@ from monitor.sdnotify import SystemdNotifier
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "crowd-monitor.service"
 DROP_IN = ROOT / "systemd" / "console-writes.conf"
+INSTALLED = "/opt/crowd-monitor/.venv/bin/crowd-monitor"  # where the unit expects the executable
+
+
+def verify_problems(folder: Path, drop_ins: tuple[Path, ...] = ()) -> str | None:
+    """``systemd-analyze verify`` of the unit with ``drop_ins`` in its ``.d/`` folder, all pointed at this
+    checkout's executable so verify can check ExecStart/ExecStartPre exist: its output when it objects."""
+    exe = ROOT / ".venv" / "bin" / "crowd-monitor"
+    if not exe.exists():
+        pytest.skip("no .venv/bin/crowd-monitor; run `make setup-dev`")
+    unit = folder / UNIT.name
+    unit.write_text(UNIT.read_text().replace(INSTALLED, str(exe)))
+    for drop_in in drop_ins:
+        target = folder / f"{UNIT.name}.d" / drop_in.name
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(drop_in.read_text().replace(INSTALLED, str(exe)))
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    problems = [line for line in (proc.stdout + proc.stderr).splitlines() if UNIT.name in line]
+    return proc.stdout + proc.stderr if proc.returncode != 0 or problems else None
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_unit_passes_systemd_analyze_verify(tmp_path):
-    # Point the unit at this checkout's executable so verify can check ExecStart/ExecStartPre exist.
-    exe = ROOT / ".venv" / "bin" / "crowd-monitor"
-    if not exe.exists():
-        pytest.skip("no .venv/bin/crowd-monitor; run `make setup-dev`")
-    text = UNIT.read_text().replace("/opt/crowd-monitor/.venv/bin/crowd-monitor", str(exe))
-    unit = tmp_path / "crowd-monitor.service"
-    unit.write_text(text)
-    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
-    problems = [line for line in (proc.stdout + proc.stderr).splitlines()
-                if "crowd-monitor.service" in line]
-    assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
+    problems = verify_problems(tmp_path)
+    assert problems is None, problems
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_console_writes_drop_in_verifies_with_the_unit(tmp_path):
-    exe = ROOT / ".venv" / "bin" / "crowd-monitor"
-    if not exe.exists():
-        pytest.skip("no .venv/bin/crowd-monitor; run `make setup-dev`")
-    unit = tmp_path / "crowd-monitor.service"
-    unit.write_text(UNIT.read_text().replace("/opt/crowd-monitor/.venv/bin/crowd-monitor", str(exe)))
-    drop_in = tmp_path / "crowd-monitor.service.d" / "console-writes.conf"
-    drop_in.parent.mkdir()
-    drop_in.write_text(DROP_IN.read_text().replace("/opt/crowd-monitor/.venv/bin/crowd-monitor", str(exe)))
-    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
-    problems = [line for line in (proc.stdout + proc.stderr).splitlines() if "crowd-monitor.service" in line]
-    assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
+    problems = verify_problems(tmp_path, (DROP_IN,))
+    assert problems is None, problems
 
 
 def test_console_writes_drop_in_keeps_the_config_in_the_state_directory_and_loads_the_token():
