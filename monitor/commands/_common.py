@@ -25,6 +25,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
     add_max_side_argument(group, several=several_sides)
     group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
     add_adapter_argument(group)
+    group.add_argument("--correction", default="off", choices=("off", "on"),
+                       help="csrnet-0.2's map correction for street scenes (README: accuracy; default off)")
 
 
 def add_adapter_argument(parser) -> None:
@@ -143,7 +145,8 @@ def open_model(args: argparse.Namespace, *, max_batch: int = 4):
     import engines
 
     return engines.open_engine(args.model, args.backend, args.precision, max_batch=max_batch,
-                               threads=args.threads, max_side=largest_side(args.max_side), adapter=args.adapter)
+                               threads=args.threads, max_side=largest_side(args.max_side), adapter=args.adapter,
+                               correction=args.correction == "on")
 
 
 def load_config_or_report(path: str):

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pathlib import Path
 
+    from engines.correction import is_corrected
     from engines.evaluate import sides_used, write_csv
 
     from ..errors import UserError
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(args)
     engine = open_model(args)
     sides = sides_of(args.max_side)
+    correction = "on" if is_corrected(engine) else "off"
     scan: list[tuple[int, object]] = []
     try:
         for side in sides:
@@ -60,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"per-image results written to {path}", file=sys.stderr)
             used = sides_used(rows)
             if args.json:
-                print(json.dumps({**summary.as_dict(), "max_side": side, "sides": used}))
+                print(json.dumps({**summary.as_dict(), "max_side": side, "sides": used, "correction": correction}))
             else:
                 fed = ", ".join(f"{k}: {v}" for k, v in used.items())
                 print(f"{dataset.format} {args.dir}:  max_side {side} ({fed})  n={summary.n}  MAE {summary.mae:.3f}  "
-                      f"RMSE {summary.rmse:.3f}  bias {summary.bias:+.3f}  (model {args.model}, engine {engine.name},"
-                      f" {seconds:.0f} s)", flush=True)
+                      f"RMSE {summary.rmse:.3f}  bias {summary.bias:+.3f}  (model {args.model}, engine {engine.name}, "
+                      f"map correction {correction}, {seconds:.0f} s)", flush=True)
     finally:
         engine.close()
     if len(scan) > 1:

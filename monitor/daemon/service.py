@@ -88,7 +88,7 @@ class Daemon:
         model = self.config.model
         log.info("opening model %s (backend %s, precision %s)", model.engine_model(), model.backend, model.precision)
         self.engine = open_engine(model.engine_model(), model.backend, model.precision, max_batch=model.batch_size,
-                                  adapter=model.adapter,
+                                  adapter=model.adapter, correction=model.correction,
                                   threads=model.threads, cache_dir=model.cache_dir,
                                   max_side=largest_input_side(self.config))
         log.info("engine ready: %s", self.engine.name)

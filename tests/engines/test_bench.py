@@ -54,6 +54,10 @@ def test_bench_report_on_small_real_frames(engine_cache):
     assert auto["probe_ms"] > auto["frame_ms_at_chosen_side"] > 0  # a probe runs the frame at three sizes
     assert auto["probes_first_hour"] > auto["probes_per_hour_after"] == 6  # every 600 s once settled
     assert 0 < auto["engine_time_added_pct_per_hour_after"] < auto["engine_time_added_pct_first_hour"]
+    correction = report["map_correction"]  # what model.correction: on would add (off by default)
+    assert not correction["on"] and correction["side"] == auto["chosen_side"] and correction["correction_ms"] > 0
+    assert correction["engine_time_added_pct"] == pytest.approx(
+        100 * correction["correction_ms"] / correction["frame_ms"], rel=0.05)
 
 
 def test_bench_command_prints_json(tmp_path, capsys, engine_cache):

@@ -19,8 +19,14 @@ def test_evaluate_json_is_one_line_with_the_metrics(tiny_mall, capsys, tmp_path)
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     result = json.loads(out[0])
-    assert set(result) == {"n", "mae", "rmse", "bias", "max_side", "sides"} and result["n"] == 3
+    assert set(result) == {"n", "mae", "rmse", "bias", "max_side", "sides", "correction"} and result["n"] == 3
     assert result["max_side"] == "auto" and sum(result["sides"].values()) == 3  # the default, chosen per image
+    assert result["correction"] == "off"  # the default
+    capsys.readouterr()
+    assert main(["evaluate", str(tiny_mall), "--format", "mall", "--frames", "2-6:2", "--json",
+                 "--correction", "on"]) == 0
+    corrected = json.loads(capsys.readouterr().out)
+    assert corrected["correction"] == "on" and corrected["n"] == 3  # the engine was opened with it
     lines = rows.read_text().strip().splitlines()
     assert lines[0] == "image,number,truth,predicted,error,max_side" and len(lines) == 4
     errors = np.array([float(line.split(",")[4]) for line in lines[1:]])
