@@ -117,11 +117,16 @@ def main() -> int:
                         for name, image in empty_pictures().items()
                         for c in count_images(engine, [image], "auto")}
     engine.close()
+    emit(report, args.out)
+    return 0
+
+
+def emit(report: dict, out: str | None) -> None:
+    """Print the report as JSON, and write it to ``out`` too when given."""
     text = json.dumps(report, indent=1)
     print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    if out:
+        Path(out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from accuracy import DATA, VTEST, VTEST_COUNTS  # noqa: E402
+from accuracy import DATA, VTEST, VTEST_COUNTS, emit  # noqa: E402
 from engines.datasets import iter_images, open_dataset  # noqa: E402
 from engines.preprocess import model_input_size, prepare  # noqa: E402
 from engines.runtimes.opener import open_engine  # noqa: E402
@@ -127,10 +127,7 @@ def main() -> int:
         report["scenes"][name] = scene(engine, *load()) if present else {"skipped": "data not found"}
         print(name, json.dumps(report["scenes"][name]), file=sys.stderr, flush=True)
     engine.close()
-    text = json.dumps(report, indent=1)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    emit(report, args.out)
     return 0
 
 

@@ -7,9 +7,11 @@
 with the raw maps kept in ``--cache`` (about 5 s a picture at fp32 on a 2-core CPU; a rerun reuses
 them).  Then a grid of ``engines.correction.MapCorrection`` values (and, with ``--search-holds``,
 ``engines.scale``'s HOLD / HOLD_LOW thresholds) is searched, choosing each picture's size from its
-*corrected* probe counts as the daemon does, to minimise the mean of four relative errors: ShanghaiTech B train MAE, the same
-on its pictures with at most 60 people, ShanghaiTech A train MAE and Mall frames 1-800 MAE (one
-camera: one size for all its frames), each divided by its value without the correction.  Prints
+*corrected* probe counts as the daemon does, to minimise the mean of four relative errors:
+ShanghaiTech B train MAE, the same on its pictures with at most 60 people, ShanghaiTech A train MAE
+and Mall frames 1-800 MAE (one camera: one size for all its frames), each divided by its value
+without the correction.  ``chosen`` is ``engines.scale.choose`` in array form, for every setting at
+once.  Prints
 one JSON object: the baseline, the best setting and the runners-up, with every set's MAE and bias.
 The chosen values are written into ``engines/correction.py`` by hand.  The defaults are the subsets
 the shipped values were fitted on.  (Searching the thresholds too moved HOLD to 0.88-0.94: a knife
@@ -140,7 +142,7 @@ def main() -> int:
     settings = [p for p in itertools.product(*GRID.values()) if p[4] > p[3]]
     gains = np.array([cell_gains(*p) for p in settings], np.float32)
     plain = np.ones((1, gains.shape[1]), np.float32)
-    base = {name: float(mae[0]) for name, (mae, _) in scores(sets, plain, 0.78, 0.6).items()}
+    base = {name: float(mae[0]) for name, (mae, _) in scores(sets, plain, HOLD, HOLD_LOW).items()}
     ranked = []
     for hold, hold_low in HOLDS if args.search_holds else [(HOLD, HOLD_LOW)]:
         found = scores(sets, gains, hold, hold_low)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class MapCorrection:
     """The per-cell correction (module notes); ``apply`` returns a corrected copy of a density map."""
