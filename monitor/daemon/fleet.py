@@ -14,7 +14,8 @@ from ..types import CameraStatus
 log = logging.getLogger("monitor.cameras")
 
 # Settings that do not touch the reader: a change applies without reconnecting the camera.
-_NOT_READER_FIELDS = {"label", "roi", "ignore", "calibration", "smoothing", "zones", "max_side"}
+_NOT_READER_FIELDS = {"label", "roi", "ignore", "calibration", "smoothing", "zones", "max_side", "correction",
+                      "count_gain"}
 
 
 def reader_settings(config: CameraConfig) -> dict:
@@ -55,7 +56,7 @@ class CameraFleet:
                 self._start(name, cfg)
                 changes["added"].append(name)
             else:
-                self._worker.set_input(name, counted_box(cfg), cfg.max_side)  # no reconnect needed
+                self._worker.set_input(name, counted_box(cfg), cfg.max_side, cfg.correction, cfg.count_gain)  # no reconnect
         return changes
 
     def statuses(self) -> list[CameraStatus]:
@@ -78,7 +79,7 @@ class CameraFleet:
     def _start(self, name: str, config: CameraConfig) -> None:
         slot = LatestFrameSlot(capacity=1)
         reader = CameraReader(name, config, slot, self._on_status)
-        self._worker.add_camera(name, slot, counted_box(config), config.max_side)
+        self._worker.add_camera(name, slot, counted_box(config), config.max_side, config.correction, config.count_gain)
         reader.start()
         self._readers[name] = reader
         log.info("camera %s: reading %s at %g fps", name, reader.url, config.sample_fps)

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Callable
 
 from engines.base import Engine
-from engines.correction import corrected
 
 from ..config.model import ModelConfig
 from ..types import DensityResult, PrecisionReport
@@ -210,7 +209,7 @@ class AutoPrecision:
                                   f"({where}; delete it to try again)", check, cached)
             return
         try:
-            engine = corrected(self._opener(decision["model"]), self.model.correction)  # as the float engine
+            engine = self._opener(decision["model"])  # raw maps: the worker applies each camera's map correction
         except Exception as exc:
             self._settle("float", f"the checked INT8 model could not be opened ({exc}); staying on {self._float}")
             return

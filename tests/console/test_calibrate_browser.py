@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from monitor.calibration import clicks
 from monitor.calibration.console import CalibrationConsole
@@ -107,3 +108,29 @@ def test_heads_clicked_and_a_box_counted_become_the_counts_row(console, browser)
     assert browser.save_screenshot(str(shot))
     SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(shot, SCREENSHOT)
+
+
+def test_the_scan_table_offers_each_size_with_and_without_the_map_correction_and_applies_the_row_picked(
+        console, browser):
+    folder = console.folder
+    config = folder.parents[2] / "monitor.yaml"  # the file the console writes into
+    config.write_text(CONFIG.format(token=TOKEN, state=folder.parents[1]))
+    clicks.save_clicks(folder, "snap-1.jpg", {"boxes": [[0, 0, 640, 480, 30]]}, 640, 480)  # counted: 30 people
+    browser.get(f"http://127.0.0.1:{console.port}/calibrate.html?camera=door")
+    wait_text(browser, "title", "snap-1.jpg")
+    browser.find_element("id", "token").send_keys(TOKEN)
+    browser.find_element("id", "scan").click()  # the real model on the snapshot: auto and 6 sizes, off and on
+    wait_text(browser, "scan-state", "done", timeout=600)
+    rows = [row.text.split() for row in browser.find_elements("css selector", "#trials tbody tr")]
+    sides = ["auto", "640", "480", "384", "320", "256", "208"]
+    assert [row[:2] for row in rows] == [[side, c] for c in ("off", "on") for side in sides]
+    chosen = browser.find_elements("css selector", "#trials tbody tr.chosen")
+    assert len(chosen) == 1 and chosen[0].find_element("css selector", "input").is_selected()
+
+    radios = browser.find_elements("css selector", "#trials input[name=side]")
+    radios[sides.index("480") + len(sides)].click()  # 480 with the correction on
+    browser.find_element("id", "apply").click()
+    wait_text(browser, "log", "cameras.door.correction = true")
+    door = yaml.safe_load(config.read_text())["cameras"]["door"]
+    gain = float(rows[sides.index("480") + len(sides)][2])  # the gain the table showed for that row
+    assert (door["max_side"], door["correction"]) == (480, True) and door["count_gain"] == pytest.approx(gain, abs=5e-4)

