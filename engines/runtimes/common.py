@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..base import ClosedOnExit
 from ..errors import EngineError
 
 
-class BaseEngine:
+class BaseEngine(ClosedOnExit):
     """An ``engines.base.Engine``; subclasses implement ``_run`` (N <= max_batch frames -> N x h x w)."""
 
     backend = "?"
@@ -54,12 +55,6 @@ class BaseEngine:
 
     def _release(self) -> None:
         """Drop references to runtime objects (subclasses free device memory here)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} max_batch={self.max_batch}>"
