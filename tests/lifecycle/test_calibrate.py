@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 
 import cv2
+import numpy as np
 import pytest
 import scipy.io
 import yaml
 
-from monitor.calibration.scan import Trial, candidates, correction_applies, fit_gain, pick, settings
+from monitor.calibration.scan import Trial, candidates, correction_applies, fit_gain, pick, scan, settings
 from monitor.calibration.yamledit import set_values, write_checked
 from monitor.cli import main
 from monitor.errors import UserError
@@ -67,6 +68,42 @@ def test_the_count_gain_is_fitted_on_the_snapshots_and_judged_on_each_one_left_o
     assert fit_gain([30.0, 40.0, 50.0], [5.0, 6.0, 7.0])[0] == 0.5  # bounded: fine-tune beyond it
     assert fit_gain([3.0, 2.0, 1.0], [2.0, 1.0, 0.0]) == (1.0, [1.0, 1.0, 1.0])  # too few people to fit on
     assert fit_gain([3.0, 2.0], [20.0, 10.0]) == (1.0, [-17.0, -8.0])  # too few snapshots to judge a gain
+
+
+class CountingEngine:
+    """A fake engine (scan logic only) that remembers every frame it was asked to infer."""
+
+    name, reason, fixed_size, max_batch = "fake-counting", "test", None, 4
+
+    def __init__(self):
+        self.inferred: list[bytes] = []
+
+    def infer(self, batch):
+        self.inferred += [frame.tobytes() + str(frame.shape).encode() for frame in batch]
+        n, _, h, w = batch.shape
+        maps = np.full((n, h // 8, w // 8), 0.0005, np.float32)  # a thin phantom the correction drops ...
+        maps[:, 1, 1] = 0.5  # ... around one person
+        return maps
+
+    def close(self):
+        """Nothing to release."""
+
+
+def test_the_scan_infers_each_snapshot_once_per_size_for_all_its_settings(tmp_path):
+    for n in range(3):  # drawn pictures (not blind): a gradient with a few discs
+        image = np.zeros((120, 160, 3), np.uint8)
+        image[:] = np.linspace(40, 200, 160)[None, :, None].astype(np.uint8)
+        for i in range(6):
+            cv2.circle(image, (20 + 25 * i, 40 + 10 * ((i + n) % 3)), 8, (30 * i, 255 - 30 * i, 90), -1)
+        cv2.imwrite(str(tmp_path / f"snap-{n}.png"), image)
+    (tmp_path / "counts.csv").write_text("image,count\nsnap-0.png,4\nsnap-1.png,5\nsnap-2.png,6\n")
+    engine = CountingEngine()
+    trials = scan(engine, tmp_path, log=lambda line: None, corrections=(False, True))
+    assert len(trials) == 2 * len(candidates(160, 120))
+    assert len(engine.inferred) == len(set(engine.inferred))  # nothing inferred twice ...
+    assert len({len(frame) for frame in engine.inferred}) >= 4  # ... at every size the scan asked for
+    off, on = (next(t for t in trials if t.max_side == 160 and t.correction is c) for c in (False, True))
+    assert on.errors != off.errors  # the correction-on pass saw corrected maps, not the remembered raw ones
 
 
 def test_the_correction_is_scanned_for_the_published_weights_only():
