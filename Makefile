@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup setup-dev bench correction-fit clean
+.PHONY: demo test setup setup-dev bench correction-fit street-adapter clean
 
 $(VENV)/.run-ready: pyproject.toml scripts/bootstrap.sh
 	VENV=$(VENV) scripts/bootstrap.sh run
@@ -30,6 +30,11 @@ bench: $(VENV)/.dev-ready
 # (engines/correction.py says how; about 8 minutes at fp32 on 2 cores, then seconds on a rerun).
 correction-fit: $(VENV)/.dev-ready
 	$(PY) bench/fit_correction.py
+
+# The opt-in street adapter (README: counting accuracy) from ../shared/data: about 20 minutes, 14 GB of
+# features on disk while it runs.  Writes street-adapter.npz here; use it with model.adapter.
+street-adapter: $(VENV)/.dev-ready
+	$(VENV)/bin/crowd-monitor train ../shared/data --street-adapter --out street-adapter.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

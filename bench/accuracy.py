@@ -1,6 +1,6 @@
 """Counting accuracy at default settings on held-out scenes, dense and sparse side by side.
 
-    .venv/bin/python bench/accuracy.py [--quick] [--out FILE.json]
+    .venv/bin/python bench/accuracy.py [--quick] [--adapter FILE] [--out FILE.json]
 
 Runs ``engines.evaluate`` (what ``crowd-monitor evaluate`` runs) with ``max_side`` auto, the
 default, and at each set's full size for comparison, on:
@@ -10,7 +10,8 @@ default, and at each set's full size for comparison, on:
 - vtest.avi (Debian opencv-doc) at the frames counted by hand in ``VTEST_COUNTS``, as one video,
 - pictures with nobody in them: black, white, grey, noise, and the per-pixel median of every 10th
   vtest.avi frame (an empty street; checked by eye).
-``--quick`` takes every 4th image of each set.  Prints one JSON object.  Needs ../shared/data.
+``--quick`` takes every 4th image of each set; ``--adapter`` lays an adapter over the weights
+(``make street-adapter``'s, say).  Prints one JSON object.  Needs ../shared/data.
 """
 
 from __future__ import annotations
@@ -95,11 +96,12 @@ def main() -> int:
     """Measure every set and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every 4th image of each set")
+    parser.add_argument("--adapter", default="auto", help="over the weights: auto (the default), none or a file")
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
     step = 4 if args.quick else 1
-    engine = open_engine(max_batch=1)
-    report: dict = {"engine": engine.name, "quick": args.quick, "sets": {}}
+    engine = open_engine(max_batch=1, adapter=args.adapter)
+    report: dict = {"engine": engine.name, "adapter": args.adapter, "quick": args.quick, "sets": {}}
     for name, (folder, fmt, frames, full_side) in SETS.items():
         if not folder.exists():
             report["sets"][name] = {"skipped": f"{folder} not found"}

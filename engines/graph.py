@@ -48,7 +48,8 @@ def build_graph(weights: dict[str, np.ndarray], backend_layers: int | None = Non
     """The CSRNet ``onnx.ModelProto`` with the given parameters (validated first).
 
     With ``backend_layers`` the graph stops after that many back-end convolutions (with their
-    ReLU) and outputs their ``features`` instead of the density: what adapter training caches.
+    ReLU; 0: the front end alone) and outputs their ``features`` instead of the density: what
+    adapter training caches.
     """
     import onnx
     from onnx import TensorProto, helper
@@ -68,7 +69,8 @@ def build_graph(weights: dict[str, np.ndarray], backend_layers: int | None = Non
         x = _conv(nodes, inits, weights, f"backend.{2 * i}", x, 2, relu=True)
     if backend_layers is None:
         _conv(nodes, inits, weights, "output_layer", x, 1, relu=False)
-    name, channels = (OUTPUT_NAME, 1) if backend_layers is None else (FEATURES_NAME, BACKEND[backend_layers - 1])
+    name, channels = (OUTPUT_NAME, 1) if backend_layers is None else \
+        (FEATURES_NAME, BACKEND[backend_layers - 1] if backend_layers else FRONTEND[-1])
     nodes[-1].output[0] = name
     image = helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, "height", "width"])
     output = helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", channels, "height_8", "width_8"])

