@@ -13,8 +13,9 @@ steps, which keeps the count level from swinging between epochs.
 
 The result is written with ``engines.adapter.save_low_rank_adapter`` (float16, under 1 MiB) with its
 held-back measurements in the file's metadata.  What it does on held-out scenes is in the README:
-it fixes sparse streets and costs indoor and dense B scenes, so it is opt-in (``model.adapter``),
-not the default.  Needs torch (the ``train`` extra) and OpenVINO.
+it removes the phantom of sparse streets but also lowers crowds, Mall's small people and vtest's
+walkers, so it is opt-in (``model.adapter``), not the default.  Needs torch (the ``train`` extra)
+and OpenVINO.
 """
 
 from __future__ import annotations
