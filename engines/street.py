@@ -7,9 +7,10 @@ al., 2021): each back-end convolution W becomes W + up @ down, with ``up`` (out 
 first) and ``down`` (rank x in*9), plus the convolutions' biases, on cached front-end features
 (``engines.street_cache``) of the ShanghaiTech A and B training sets and Mall frames 1-800, at all
 three sizes auto probes, so the counts hold whichever size auto picks.  Adam trains random crops
-against density maps (cell MSE, 4x4-block MSE and a crop-count term scaled by the crop's count, so
-a sparse crop's excess weighs as much as a crowd's); the weights are an exponential average over
-steps, which keeps the count level from swinging between epochs.
+against density maps (cell MSE and 4x4-block MSE); the weights are an exponential average over
+steps, which keeps the count level from swinging between epochs.  A crop-count term scaled by the
+crop's count (``count_weight``, off) removed the sparse excess faster but lowered crowds and Mall's
+small people with it.
 
 The result is written with ``engines.adapter.save_low_rank_adapter`` (float16, under 1 MiB) with its
 held-back measurements in the file's metadata.  What it does on held-out scenes is in the README:
@@ -43,7 +44,8 @@ class StreetSettings:
     rank: int = 16
     learning_rate: float = 1e-4  # Adam, the low-rank factors
     bias_learning_rate: float = 2e-5  # Adam, the convolutions' biases
-    epochs: int = 2  # more over-lowered crowds and Mall on the held-back pictures (README)
+    epochs: int = 4
+    count_weight: float = 0.0  # weight of the crop-count term: 1 removed more phantom and more people (README)
     crop: int = 48  # map cells (384 px) per crop side
     batch_size: int = 4
     mall_repeat: int = 3  # Mall frames are few and its people small: seen three times per epoch
@@ -108,14 +110,14 @@ def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.rand
         yield torch.from_numpy(np.stack(features)), torch.from_numpy(np.stack(targets))[:, None]
 
 
-def crop_loss(out, target):
-    """Cell MSE + 4x4-block MSE + (count error)^2 / (count + 4), averaged over the crops."""
+def crop_loss(out, target, count_weight: float = 0.0):
+    """Cell MSE + 4x4-block MSE + ``count_weight`` * (count error)^2 / (count + 4), averaged over the crops."""
     from torch.nn import functional as F
 
     cells = ((out - target) ** 2).sum((1, 2, 3))
     blocks = ((F.avg_pool2d(out, 4, ceil_mode=True) - F.avg_pool2d(target, 4, ceil_mode=True)) * 16) ** 2
     predicted, truth = out.sum((1, 2, 3)), target.sum((1, 2, 3))
-    return (cells + blocks.sum((1, 2, 3)) + (predicted - truth) ** 2 / (truth + 4)).mean()
+    return (cells + blocks.sum((1, 2, 3)) + count_weight * (predicted - truth) ** 2 / (truth + 4)).mean()
 
 
 def held_back_errors(backend, pictures: list[CachedPicture]) -> dict:
@@ -175,7 +177,7 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
         for features, target in _crops(train, settings, rng):
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 out = backend(features)
-            loss = crop_loss(out.float(), target)
+            loss = crop_loss(out.float(), target, settings.count_weight)
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(factors + biases, 10.0)
