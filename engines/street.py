@@ -111,13 +111,15 @@ def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.rand
 
 
 def crop_loss(out, target, count_weight: float = 0.0):
-    """Cell MSE + 4x4-block MSE + ``count_weight`` * (count error)^2 / (count + 4), averaged over the crops."""
-    from torch.nn import functional as F
+    """``engines.tuning.density_loss`` (cell and 4x4-block MSE), plus ``count_weight`` *
+    (count error)^2 / (count + 4), averaged over the crops."""
+    from .tuning import density_loss
 
-    cells = ((out - target) ** 2).sum((1, 2, 3))
-    blocks = ((F.avg_pool2d(out, 4, ceil_mode=True) - F.avg_pool2d(target, 4, ceil_mode=True)) * 16) ** 2
-    predicted, truth = out.sum((1, 2, 3)), target.sum((1, 2, 3))
-    return (cells + blocks.sum((1, 2, 3)) + count_weight * (predicted - truth) ** 2 / (truth + 4)).mean()
+    loss = density_loss(out, target, pool=4)
+    if count_weight:
+        predicted, truth = out.sum((1, 2, 3)), target.sum((1, 2, 3))
+        loss = loss + count_weight * ((predicted - truth) ** 2 / (truth + 4)).mean()
+    return loss
 
 
 def held_back_errors(backend, pictures: list[CachedPicture]) -> dict:
