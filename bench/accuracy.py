@@ -47,16 +47,20 @@ SETS = {  # name: (folder, format, frames, full-size long side)
 
 
 def summary(results) -> dict:
+    """``summary_of`` the truths and predicted counts of these results."""
+    return summary_of(np.array([r.truth for r in results]), np.array([r.predicted for r in results]))
+
+
+def summary_of(truth: np.ndarray, predicted: np.ndarray) -> dict:
     """MAE, bias, and the same on sparse images; correlation of counts with the truth."""
-    truth = np.array([r.truth for r in results])
-    error = np.array([r.predicted for r in results]) - truth
+    error = predicted - truth
     sparse = truth <= SPARSE
-    out = {"n": len(results), "mae": round(float(np.abs(error).mean()), 2), "bias": round(float(error.mean()), 2)}
+    out = {"n": len(truth), "mae": round(float(np.abs(error).mean()), 2), "bias": round(float(error.mean()), 2)}
     if sparse.any():
         out.update(sparse_n=int(sparse.sum()), sparse_mae=round(float(np.abs(error[sparse]).mean()), 2),
                    sparse_bias=round(float(error[sparse].mean()), 2))
-    if len(results) > 2 and truth.std() > 0:
-        out["correlation"] = round(float(np.corrcoef(truth, truth + error)[0, 1]), 3)
+    if len(truth) > 2 and truth.std() > 0:
+        out["correlation"] = round(float(np.corrcoef(truth, predicted)[0, 1]), 3)
     return out
 
 

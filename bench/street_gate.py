@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from accuracy import SETS, SPARSE, VTEST, emit, empty_pictures, vtest_folder  # noqa: E402
+from accuracy import SETS, VTEST, emit, empty_pictures, summary_of, vtest_folder  # noqa: E402
 from engines.datasets import iter_images, open_dataset  # noqa: E402
 from engines.runtimes.opener import open_engine  # noqa: E402
 from engines.scale import choose, probe_maps  # noqa: E402
@@ -54,21 +54,11 @@ def combine(rows: list[tuple[float, dict, dict]], gates: list[float], one_camera
         ratios = np.full(len(rows), adapted_sum[full] / max(plain_sum[full], 1e-9))
     else:
         ratios = np.array([r[2][max(r[2])] / max(r[1][max(r[1])], 1e-9) for r in rows])
-    report = {"plain": _summary(truth, plain), "adapter": _summary(truth, adapted)}
+    report = {"plain": summary_of(truth, plain), "adapter": summary_of(truth, adapted)}
     for gate in gates:
         use = ratios < gate
-        report[f"gated_{gate}"] = {**_summary(truth, np.where(use, adapted, plain)), "adapter_used": int(use.sum())}
+        report[f"gated_{gate}"] = {**summary_of(truth, np.where(use, adapted, plain)), "adapter_used": int(use.sum())}
     return report
-
-
-def _summary(truth: np.ndarray, predicted: np.ndarray) -> dict:
-    """MAE, bias, and the same on sparse pictures."""
-    error = predicted - truth
-    out = {"n": len(truth), "mae": round(float(np.abs(error).mean()), 2), "bias": round(float(error.mean()), 2)}
-    sparse = truth <= SPARSE
-    if sparse.any() and not sparse.all():
-        out.update(sparse_n=int(sparse.sum()), sparse_bias=round(float(error[sparse].mean()), 2))
-    return out
 
 
 def measure(plain, adapted, dataset, gates: list[float], one_camera: bool) -> dict:

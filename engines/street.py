@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .scale import choose
-from .street_cache import CachedPicture, cache_training_set, held_back
+from .street_cache import CachedPicture, cache_training_set, held_back, native_bf16
 from .weights import BACKEND
 
 Log = Callable[[str], None]
@@ -49,6 +49,7 @@ class StreetSettings:
     crop: int = 48  # map cells (384 px) per crop side
     batch_size: int = 4
     mall_repeat: int = 3  # Mall frames are few and its people small: seen three times per epoch
+    full_size_from: float = 0.0  # pictures with this many people or more train at full size only (0: off)
     average: float = 0.995  # per-step decay of the weight average that is kept
     holdout_every: int = 5
     seed: int = 0
@@ -91,9 +92,19 @@ def low_rank_backend(weights: dict[str, np.ndarray], rank: int):
     return Backend()
 
 
+def training_pictures(pictures: list[CachedPicture], settings: StreetSettings) -> list[CachedPicture]:
+    """The pictures an epoch draws crops from: Mall's repeated, and crowds of ``full_size_from`` people
+    or more at full size only, the one size auto runs them at (``engines.scale.DENSE``)."""
+    if settings.full_size_from:
+        pictures = [p if p.truth < settings.full_size_from else
+                    CachedPicture(p.label, p.number, p.truth, {max(p.sides): p.sides[max(p.sides)]})
+                    for p in pictures]
+    return pictures + [p for p in pictures if p.label == "M"] * (settings.mall_repeat - 1)
+
+
 def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.random.Generator):
     """Shuffled batches of same-size random crops, each picture at a random probed side."""
-    import torch
+    from .tuning import random_crops
 
     order = rng.permutation(len(pictures))
     for start in range(0, len(order), settings.batch_size):
@@ -101,13 +112,7 @@ def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.rand
         arrays = [p.arrays(int(rng.choice(list(p.sides)))) for p in chosen]
         rows = min(min(t.shape[0] for _, t in arrays), settings.crop)
         cols = min(min(t.shape[1] for _, t in arrays), settings.crop)
-        features, targets = [], []
-        for feats, target in arrays:
-            top = int(rng.integers(0, target.shape[0] - rows + 1))
-            left = int(rng.integers(0, target.shape[1] - cols + 1))
-            features.append(np.asarray(feats[:, top:top + rows, left:left + cols], np.float32))
-            targets.append(np.asarray(target[top:top + rows, left:left + cols], np.float32))
-        yield torch.from_numpy(np.stack(features)), torch.from_numpy(np.stack(targets))[:, None]
+        yield random_crops(arrays, rows, cols, rng)
 
 
 def crop_loss(out, target, count_weight: float = 0.0):
@@ -122,13 +127,23 @@ def crop_loss(out, target, count_weight: float = 0.0):
     return loss
 
 
+def cpu_autocast():
+    """bfloat16 autocast where the CPU computes it natively, else nothing (float32): emulated bf16
+    made one training step several times slower on a 2-core AVX2 CPU."""
+    import contextlib
+
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16) if native_bf16() else contextlib.nullcontext()
+
+
 def held_back_errors(backend, pictures: list[CachedPicture]) -> dict:
     """MAE and bias per set on held-back pictures, each counted at the side auto picks from the
     module's own counts (Mall: once for the camera), and ShanghaiTech B's sparse pictures apart."""
     import torch
 
     counted = []
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.no_grad(), cpu_autocast():
         for picture in pictures:
             counts = {side: float(backend(torch.from_numpy(np.asarray(picture.arrays(side)[0], np.float32))[None])
                                   .float().sum()) for side in picture.sides}
@@ -162,8 +177,7 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
     rng = np.random.default_rng(settings.seed)
     pictures = cache_training_set(weights, data_dir, cache_dir, log)
     held = [p for p in pictures if held_back(p, settings.holdout_every)]
-    train = [p for p in pictures if not held_back(p, settings.holdout_every)]
-    train += [p for p in train if p.label == "M"] * (settings.mall_repeat - 1)
+    train = training_pictures([p for p in pictures if not held_back(p, settings.holdout_every)], settings)
     backend = low_rank_backend(weights, settings.rank)
     averaged = copy.deepcopy(backend)
     factors = [p for n, p in backend.named_parameters() if n.endswith((".up", ".down"))]
@@ -173,11 +187,11 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
     report = {"settings": asdict(settings), "train_pictures": len(train), "held_back": len(held),
               "before": held_back_errors(averaged.eval(), held)}
     log(f"held back before: {report['before']}")
-    start = time.monotonic()
+    start, autocast = time.monotonic(), cpu_autocast()
     for epoch in range(1, settings.epochs + 1):
         backend.train()
         for features, target in _crops(train, settings, rng):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with autocast:
                 out = backend(features)
             loss = crop_loss(out.float(), target, settings.count_weight)
             optimiser.zero_grad()

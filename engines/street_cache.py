@@ -53,17 +53,28 @@ def held_back(picture: CachedPicture, every: int) -> bool:
     return picture.number > 720 if picture.label == "M" else picture.number % every == 0
 
 
-def frontend_runner(weights: dict[str, np.ndarray]):
-    """``run(chw float32) -> 512 x h/8 x w/8`` features of the frozen front end, compiled by OpenVINO."""
+def _openvino():
+    """The openvino module, or the error that says to install it."""
     try:
         import openvino as ov
     except ImportError:
         raise BackendUnavailable("openvino", "the street adapter's features are computed with OpenVINO",
                                  "openvino") from None
+    return ov
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16, AMX): where it does not, bf16 is
+    emulated and training in it runs several times slower than float32."""
+    return "BF16" in _openvino().Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def frontend_runner(weights: dict[str, np.ndarray]):
+    """``run(chw float32) -> 512 x h/8 x w/8`` features of the frozen front end, compiled by OpenVINO."""
     from .graph import build_graph
 
-    core = ov.Core()
-    hint = "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+    core = _openvino().Core()
+    hint = "bf16" if native_bf16() else "f32"
     compiled = core.compile_model(core.read_model(build_graph(weights, backend_layers=0).SerializeToString(), b""),
                                   "CPU", {"INFERENCE_PRECISION_HINT": hint})
     request = compiled.create_infer_request()

@@ -34,8 +34,6 @@ def density_loss(out, targets, pool: int):
 
 def crop_batches(items: list, batch_size: int, crop: float, rng: np.random.Generator):
     """Shuffled minibatches of random same-size crops: (features N x C x h x w, targets N x 1 x h x w)."""
-    import torch
-
     order = rng.permutation(len(items))
     for start in range(0, len(order), batch_size):
         chosen = [items[i] for i in order[start:start + batch_size]]
@@ -43,13 +41,21 @@ def crop_batches(items: list, batch_size: int, crop: float, rng: np.random.Gener
         width = min(it.target.shape[1] for it in chosen)
         ch = height if crop >= 1 else min(height, max(8, int(round(height * crop))))
         cw = width if crop >= 1 else min(width, max(8, int(round(width * crop))))
-        feats, targets = [], []
-        for it in chosen:
-            top = int(rng.integers(0, it.target.shape[0] - ch + 1))
-            left = int(rng.integers(0, it.target.shape[1] - cw + 1))
-            feats.append(it.features[:, top:top + ch, left:left + cw].astype(np.float32))
-            targets.append(it.target[top:top + ch, left:left + cw])
-        yield torch.from_numpy(np.stack(feats)), torch.from_numpy(np.stack(targets))[:, None]
+        yield random_crops([(it.features, it.target) for it in chosen], ch, cw, rng)
+
+
+def random_crops(pairs: list, rows: int, cols: int, rng: np.random.Generator):
+    """One random ``rows`` x ``cols`` crop of each (features C x h x w, target h x w) pair, stacked as
+    float32 tensors (features N x C x rows x cols, targets N x 1 x rows x cols)."""
+    import torch
+
+    features, targets = [], []
+    for feats, target in pairs:
+        top = int(rng.integers(0, target.shape[0] - rows + 1))
+        left = int(rng.integers(0, target.shape[1] - cols + 1))
+        features.append(np.asarray(feats[:, top:top + rows, left:left + cols], np.float32))
+        targets.append(np.asarray(target[top:top + rows, left:left + cols], np.float32))
+    return torch.from_numpy(np.stack(features)), torch.from_numpy(np.stack(targets))[:, None]
 
 
 class OutputRefit:

