@@ -9,6 +9,7 @@ all 780 pictures on a 2-core AVX-512 CPU, against about 35 with torch.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,9 +64,11 @@ def _openvino():
     return ov
 
 
+@functools.cache
 def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX-512 BF16, AMX): where it does not, bf16 is
-    emulated and training in it runs several times slower than float32."""
+    emulated and training in it runs several times slower than float32.  Asked once per process:
+    the caching, the training and each held-back count would otherwise each start an OpenVINO core."""
     return "BF16" in _openvino().Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
