@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# flags of `make street-adapter`, e.g. STREET_FLAGS="--full-size-from 100" (README: counting accuracy)
+STREET_FLAGS ?=
 
 .PHONY: demo test setup setup-dev bench correction-fit street-adapter clean
 
@@ -32,9 +34,10 @@ correction-fit: $(VENV)/.dev-ready
 	$(PY) bench/fit_correction.py
 
 # The opt-in street adapter (README: counting accuracy) from ../shared/data: about 20 minutes, 14 GB of
-# features on disk while it runs.  Writes street-adapter.npz here; use it with model.adapter.
+# features on disk while it runs.  Writes street-adapter.npz here (after every epoch, then with the
+# held-back report); use it with model.adapter.
 street-adapter: $(VENV)/.dev-ready
-	$(VENV)/bin/crowd-monitor train ../shared/data --street-adapter --out street-adapter.npz
+	$(VENV)/bin/crowd-monitor train ../shared/data --street-adapter $(STREET_FLAGS) --out street-adapter.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

