@@ -49,3 +49,16 @@ class CameraTally:
         self.last_seq = 0
         self.last_result_monotonic: float | None = None
         self.lag_ms = LatencyWindow(64)
+
+    def delivered(self, seq: int, total_ms: float, now: float) -> None:
+        """Count one delivered map of frame ``seq``, ``total_ms`` after capture, at monotonic ``now``."""
+        self.processed += 1
+        self.last_seq = seq
+        self.last_result_monotonic = now
+        self.lag_ms.add(total_ms)
+
+
+def add_stage_times(windows: dict[str, LatencyWindow], timings, total_ms: float) -> None:
+    """Add one frame's queue, preprocess, infer (``types.StageTimings``) and total times to ``windows``."""
+    for stage, ms in zip(STAGES, (timings.queue_ms, timings.preprocess_ms, timings.infer_ms, total_ms)):
+        windows[stage].add(ms)

@@ -10,7 +10,6 @@ from typing import Callable
 import numpy as np
 
 from engines.base import Engine
-from engines.correction import CSRNET_0_2
 from engines.errors import EngineUnreachable
 from engines.preprocess import model_input_size, paste_map, prepare
 from engines.runtimes.common import leave_signals_to_main_thread
@@ -21,8 +20,9 @@ from .autoside import AutoSide
 from .batching import AUTO, Box, CameraInput, Side, Taken, age_origin, group_batches, queue_ms
 from .engineswap import EngineSwap
 from .outage import EngineOutage
+from .output import corrected, gained
 from .slot import LatestFrameSlot
-from .stats import STAGES, CameraTally, LatencyWindow
+from .stats import STAGES, CameraTally, LatencyWindow, add_stage_times
 
 log = logging.getLogger("monitor.pipeline")
 __all__ = ["AUTO", "Box", "CameraInput", "InferenceWorker", "Side"]  # re-exported for callers of the worker
@@ -31,19 +31,15 @@ __all__ = ["AUTO", "Box", "CameraInput", "InferenceWorker", "Side"]  # re-export
 class InferenceWorker:
     """One thread that takes ready frames across cameras, batches them and calls ``engine.infer``.
 
-    Each loop takes at most one frame per camera (so one busy camera cannot starve the others),
-    groups the frames by model input size, runs batches of up to ``engine.max_batch`` and calls
-    ``on_result`` for each frame.  Taking removes the frame from its slot, so no frame is
-    processed twice.  ``on_heartbeat`` (and ``last_loop_monotonic``) mark every loop, at least
-    every ``heartbeat_s`` when idle, so a stuck engine stops the beat (the systemd watchdog).
-    A camera with a counted box (its ROI's bounding box) is run on that part of the frame only,
+    Each loop takes at most one frame per camera (one busy camera cannot starve the others), groups
+    them by model input size (``batching``), runs batches of up to ``engine.max_batch`` and calls
+    ``on_result`` per frame; taking removes a frame from its slot, so none is processed twice.
+    ``on_heartbeat`` marks every loop, at least every ``heartbeat_s`` when idle, so a stuck engine
+    stops the beat (the systemd watchdog).  A camera's counted box (its ROI's bounding box) is run
     with context around it (``engines.preprocess.input_window``); its map still covers the frame.
-    A camera's own ``max_side`` replaces the worker's for its frames (people who look large count
-    better on a smaller input).  Under ``auto`` a camera's frame is now and then *probed* at three
-    sizes (``engines.scale``; schedule in ``autoside``): the probe's map at the chosen size is
-    delivered and later frames use that size until the next probe; ``on_side`` hears each new size.
-    A camera with ``correction`` on gets csrnet-0.2's map correction (``engines.correction``) on
-    its maps, probes included; then its maps are multiplied by its ``gain``.  Auto chooses on the
+    Under ``auto`` a camera's frame is now and then *probed* at three sizes (``engines.scale``;
+    schedule in ``autoside``); later frames use the chosen size and ``on_side`` hears each new one.
+    Maps leave through ``output``: the camera's map correction, then its gain; auto chooses on the
     corrected maps before the gain, as ``calibrate`` measured them.
     """
 
@@ -228,8 +224,7 @@ class InferenceWorker:
             self._engine_failed(exc, [taken])
             return
         correct, gain = self.output_of(frame.camera)
-        if correct:
-            maps = {side: CSRNET_0_2.apply(density) for side, density in maps.items()}
+        maps = {side: corrected(density, correct) for side, density in maps.items()}
         self.outage.succeeded()
         infer_ms = (time.perf_counter() - t0) * 1000.0
         auto = self._auto.get(frame.camera)
@@ -243,7 +238,7 @@ class InferenceWorker:
         self._counts["probes"] += 1
         size = model_input_size(frame.image.shape[1], frame.image.shape[0], choice.side)
         timings = StageTimings(queue_ms(frame, taken.taken_at), 0.0, infer_ms, 1)
-        self._deliver(DensityResult(frame, _gained(maps[choice.side], gain), timings, time.time(), size), taken.slot)
+        self._deliver(DensityResult(frame, gained(maps[choice.side], gain), timings, time.time(), size), taken.slot)
 
     def _engine_failed(self, exc: Exception, batch: list[Taken]) -> None:
         self._counts["engine_errors"] += 1
@@ -274,8 +269,7 @@ class InferenceWorker:
         for i, taken in enumerate(batch):
             timings = StageTimings(queue_ms(taken.frame, taken.taken_at), prep_ms[i], infer_ms, len(batch))
             correct, gain = self.output_of(taken.frame.camera)
-            density = _gained(CSRNET_0_2.apply(maps[i]) if correct else maps[i], gain)
-            density = paste_map(density, taken.window, taken.size)
+            density = paste_map(gained(corrected(maps[i], correct), gain), taken.window, taken.size)
             self._deliver(DensityResult(taken.frame, density, timings, time.time(), taken.size), taken.slot)
 
     def _deliver(self, result: DensityResult, slot: LatestFrameSlot) -> None:
@@ -285,13 +279,8 @@ class InferenceWorker:
                 return  # camera removed or replaced while its batch ran
             tally = self._tallies[frame.camera]
         total_ms = (time.monotonic() - age_origin(frame)) * 1000.0
-        for stage, ms in zip(STAGES, (result.timings.queue_ms, result.timings.preprocess_ms,
-                                      result.timings.infer_ms, total_ms)):
-            self._latency[stage].add(ms)
-        tally.processed += 1
-        tally.last_seq = frame.seq
-        tally.last_result_monotonic = time.monotonic()
-        tally.lag_ms.add(total_ms)
+        add_stage_times(self._latency, result.timings, total_ms)
+        tally.delivered(frame.seq, total_ms, time.monotonic())
         self._counts["frames"] += 1
         try:
             self.on_result(result)
@@ -325,7 +314,3 @@ class InferenceWorker:
             "cameras": per_camera,
         }
 
-
-def _gained(density: np.ndarray, gain: float) -> np.ndarray:
-    """The density map times the camera's count gain (the map itself when the gain is 1)."""
-    return density if gain == 1.0 else density * np.float32(gain)
