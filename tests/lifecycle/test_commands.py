@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from monitor.cli import main
-from tests.support.data import MALL, need
+from tests.support.data import MALL, mall_frame, need
 
 
 def test_evaluate_json_is_one_line_with_the_metrics(tiny_mall, capsys, tmp_path):
@@ -19,9 +19,10 @@ def test_evaluate_json_is_one_line_with_the_metrics(tiny_mall, capsys, tmp_path)
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     result = json.loads(out[0])
-    assert set(result) == {"n", "mae", "rmse", "bias", "max_side", "sides", "correction"} and result["n"] == 3
+    assert set(result) == {"n", "mae", "rmse", "bias", "max_side", "sides", "correction", "count_gain",
+                           "camera"} and result["n"] == 3
     assert result["max_side"] == "auto" and sum(result["sides"].values()) == 3  # the default, chosen per image
-    assert result["correction"] == "off"  # the default
+    assert result["correction"] == "off" and result["count_gain"] == 1.0 and result["camera"] is None  # defaults
     capsys.readouterr()
     assert main(["evaluate", str(tiny_mall), "--format", "mall", "--frames", "2-6:2", "--json",
                  "--correction", "on"]) == 0
@@ -107,3 +108,60 @@ def test_evaluate_scans_input_sizes_and_names_the_best(capsys):
     assert by_side[320]["bias"] < by_side[640]["bias"] - 5
     best = min(lines, key=lambda line: line["mae"])["max_side"]
     assert f"best: max_side {best} " in captured.err and f"max_side: {best}" in captured.err
+
+
+def _camera_config(path, **camera) -> str:
+    """A daemon config with one camera ``gate`` (settings ``camera``)."""
+    lines = ["mqtt: {host: 127.0.0.1}", "cameras:", "  gate:", "    url: rtsp://127.0.0.1:8554/gate"]
+    lines += [f"    {key}: {json.dumps(value)}" for key, value in camera.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _evaluate_json(capsys, *argv) -> dict:
+    assert main(["evaluate", *argv, "--json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_evaluate_as_a_configured_camera_takes_its_size_correction_and_gain(capsys, tmp_path):
+    data = [str(need(MALL, "the Mall dataset")), "--format", "mall", "--frames", "1-3"]
+    config = _camera_config(tmp_path / "site.yaml", max_side=160, correction=True, count_gain=2.5)
+    rows = tmp_path / "rows.csv"
+
+    def predicted(*argv) -> tuple[dict, list[float]]:
+        result = _evaluate_json(capsys, *data, "--csv", str(rows), *argv)
+        return result, [float(line.split(",")[3]) for line in rows.read_text().splitlines()[1:]]
+
+    plain, plain_counts = predicted("--max-side", "160", "--correction", "on")
+    camera, camera_counts = predicted("-c", config, "--camera", "gate")
+    assert (camera["max_side"], camera["correction"], camera["count_gain"], camera["camera"]) == (160, "on", 2.5, "gate")
+    assert min(plain_counts) > 1  # real people, not blind frames
+    assert camera_counts == pytest.approx([2.5 * c for c in plain_counts], abs=2e-3)
+    given, given_counts = predicted("-c", config, "--camera", "gate", "--gain", "1", "--correction", "off")
+    assert (given["count_gain"], given["correction"], given["max_side"]) == (1.0, "off", 160)  # flags win
+    uncorrected = predicted("--max-side", "160")[1]
+    assert given_counts == pytest.approx(uncorrected, abs=2e-3) and uncorrected != pytest.approx(plain_counts)
+
+
+def test_count_as_a_configured_camera_and_its_mistakes(tiny_mall, capsys, tmp_path):
+    frame = str(mall_frame(3))
+    config = _camera_config(tmp_path / "site.yaml", max_side=160, count_gain=2.0)
+    assert main(["count", frame, "--json", "--max-side", "160"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main(["count", frame, "--json", "-c", config, "--camera", "gate"]) == 0
+    doubled = json.loads(capsys.readouterr().out)
+    assert plain["count"] > 1 and doubled["max_side"] == 160
+    assert doubled["count"] == pytest.approx(2 * plain["count"], abs=2e-3)
+    assert main(["count", frame, "-c", config, "--camera", "door"]) == 1
+    err = capsys.readouterr().err
+    assert "no camera 'door'" in err and "(cameras: gate)" in err
+    assert main(["count", frame, "--camera", "gate"]) == 1
+    assert "give both -c FILE and --camera NAME" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(open(config).read().replace("count_gain", "count_gian"))
+    assert main(["evaluate", str(tiny_mall), "-c", str(broken), "--camera", "gate"]) == 1
+    err = capsys.readouterr().err
+    assert "count_gian" in err and "fix the problems above" in err and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        main(["count", frame, "--gain", "0"])
+    assert "a count gain is a positive number" in capsys.readouterr().err
