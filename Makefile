@@ -2,10 +2,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
-# flags of `make street-adapter`, e.g. STREET_FLAGS="--full-size-from 100" (README: counting accuracy)
+# flags and output of `make street-adapter`, e.g. STREET_FLAGS="--full-size-from 100" (README: counting accuracy)
 STREET_FLAGS ?=
+STREET_OUT ?= street-adapter.npz
 
-.PHONY: demo test setup setup-dev bench correction-fit street-adapter clean
+.PHONY: demo test setup setup-dev bench correction-fit street-adapter street-npz clean
 
 $(VENV)/.run-ready: pyproject.toml scripts/bootstrap.sh
 	VENV=$(VENV) scripts/bootstrap.sh run
@@ -34,10 +35,15 @@ correction-fit: $(VENV)/.dev-ready
 	$(PY) bench/fit_correction.py
 
 # The opt-in street adapter (README: counting accuracy) from ../shared/data: about 20 minutes, 14 GB of
-# features on disk while it runs.  Writes street-adapter.npz here (after every epoch, then with the
-# held-back report); use it with model.adapter.
+# features on disk while it runs.  Writes $(STREET_OUT) (after every epoch, then with the held-back
+# report); use it with model.adapter.
 street-adapter: $(VENV)/.dev-ready
-	$(VENV)/bin/crowd-monitor train ../shared/data --street-adapter $(STREET_FLAGS) --out street-adapter.npz
+	$(VENV)/bin/crowd-monitor train ../shared/data --street-adapter $(STREET_FLAGS) --out $(STREET_OUT)
+
+# The shipped opt-in street adapter, engines/data/street.npz (model.adapter: street): crowds trained at
+# full size only.  About 1 h 45 min on a 2-core AVX2 CPU (README: counting accuracy).
+street-npz:
+	$(MAKE) street-adapter STREET_FLAGS="--full-size-from 100" STREET_OUT=engines/data/street.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

