@@ -95,10 +95,8 @@ def low_rank_backend(weights: dict[str, np.ndarray], rank: int):
 def training_pictures(pictures: list[CachedPicture], settings: StreetSettings) -> list[CachedPicture]:
     """The pictures an epoch draws crops from: Mall's repeated, and crowds of ``full_size_from`` people
     or more at full size only, the one size auto runs them at (``engines.scale.DENSE``)."""
-    if settings.full_size_from:
-        pictures = [p if p.truth < settings.full_size_from else
-                    CachedPicture(p.label, p.number, p.truth, {max(p.sides): p.sides[max(p.sides)]})
-                    for p in pictures]
+    pictures = [CachedPicture(p.label, p.number, p.truth, {max(p.sides): p.sides[max(p.sides)]})
+                if _crowd(p.truth, settings) else p for p in pictures]
     return pictures + [p for p in pictures if p.label == "M"] * (settings.mall_repeat - 1)
 
 
@@ -169,10 +167,14 @@ def full_size_only(settings: StreetSettings):
     """``(label, number, truth) -> bool``: the training pictures that ``training_pictures`` keeps at
     full size only, so their smaller sides need not be cached (held-back pictures are counted at all)."""
     def decide(label: str, number: int, truth: float) -> bool:
-        return (bool(settings.full_size_from) and truth >= settings.full_size_from
-                and not held_back(label, number, settings.holdout_every))
+        return _crowd(truth, settings) and not held_back(label, number, settings.holdout_every)
 
     return decide
+
+
+def _crowd(truth: float, settings: StreetSettings) -> bool:
+    """Whether a picture of ``truth`` people is trained at full size only (``full_size_from``; 0: none is)."""
+    return bool(settings.full_size_from) and truth >= settings.full_size_from
 
 
 def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, cache_dir: str | Path,

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from engines.counting import count_images
 
+    from ..pipeline.output import gained
     from ._camera import resolve_model_arguments
 
     resolve_model_arguments(args)
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 note = f"\t(blind: {counted.blind})" if counted.blind else ""
                 print(f"{path}{'' if index is None else f'#{index}'}\t{count:.1f}{note}", flush=True)
             if args.heatmap:
-                density = counted.density * np.float32(args.gain) if counted.density is not None else \
+                density = gained(counted.density, args.gain) if counted.density is not None else \
                     np.zeros((image.shape[0] // 8, image.shape[1] // 8), np.float32)
                 _write_heatmap(args.heatmap, image, density, count, path, index, many)
     finally:

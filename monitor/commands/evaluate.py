@@ -86,15 +86,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _evaluate_at(engine, dataset, side: int | str, gain: float, label: str):
     """Metrics and per-image rows at one input size and count gain, with a progress bar on a terminal."""
-    import numpy as np
+    import functools
 
     from engines.evaluate import evaluate
 
+    from ..pipeline.output import gained
     from ..progress import ProgressBar
 
     bar = ProgressBar(len(dataset.samples), label)
     try:
-        return evaluate(engine, dataset, side, postprocess=None if gain == 1.0 else lambda d: d * np.float32(gain),
+        return evaluate(engine, dataset, side, postprocess=functools.partial(gained, gain=gain),
                         progress=lambda done, total, r: bar.update(done, f"{r.key} {r.predicted:.1f}/{r.truth:g}"))
     finally:
         bar.close()

@@ -80,9 +80,8 @@ def run(args: argparse.Namespace) -> int:
 def run_street_adapter(args: argparse.Namespace) -> int:
     """Train the street adapter over --init's weights and save it as an adapter file."""
     import shutil
-    from pathlib import Path
-
     from dataclasses import asdict
+    from pathlib import Path
 
     from ..errors import UserError
     from ._training import ProgressLog, import_torch
