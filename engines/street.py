@@ -14,7 +14,7 @@ small people with it.
 
 The result is written with ``engines.adapter.save_low_rank_adapter`` (float16, under 1 MiB) with its
 held-back measurements in the file's metadata.  What it does on held-out scenes is in the README:
-it removes most of the phantom of sparse streets and keeps crowds and Mall within their targets, so
+it removes most of the phantom of sparse streets, improves Mall and costs dense crowds little, so
 the one made by ``make street-npz`` ships as ``engines/data/street.npz``, the default adapter
 (``engines.adapter.SHIPPED``).  Needs torch (the ``train`` extra) and OpenVINO.
 """
