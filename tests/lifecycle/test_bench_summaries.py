@@ -31,3 +31,13 @@ def test_gate_uses_the_adapter_only_where_it_removes_most_of_the_plain_count():
     assert report["adapter"]["mae"] == pytest.approx((1 + 40) / 2)
     gated = report["gated_0.7"]
     assert gated["adapter_used"] == 1 and gated["mae"] == pytest.approx((1 + 10) / 2)
+
+
+def test_the_accuracy_report_names_the_adapter_file_auto_laid(tmp_path):
+    from engines.adapter import save_low_rank_adapter
+
+    assert accuracy.made_by("none") is None
+    assert accuracy.made_by("auto").startswith("street.npz: crowd-monitor train ")  # the shipped default
+    other = save_low_rank_adapter({}, "0" * 16, tmp_path / "venue.npz", whole={"output_layer.bias": np.zeros(1)},
+                                  made_by="by hand", epochs_done=2)
+    assert accuracy.made_by(str(other)) == "venue.npz: by hand, 2 epochs"
