@@ -32,8 +32,8 @@ class FrameCount:
 
     @property
     def count(self) -> float:
-        """Head count (0 for a blind frame)."""
-        return 0.0 if self.density is None else float(self.density.sum())
+        """Head count (0 for a blind frame; never below 0: the map may hold slightly negative density)."""
+        return 0.0 if self.density is None else max(0.0, float(self.density.sum()))
 
 
 def density_maps(engine: Engine, images: Sequence[np.ndarray], max_side: int) -> list[np.ndarray]:

@@ -26,6 +26,15 @@ def test_zone_counts_integrate_density_and_frame_count_is_the_sum():
     assert masks.frame_count(density) == pytest.approx(float(density.sum()), rel=1e-6)
 
 
+def test_a_zone_of_background_with_negative_density_reads_nobody_not_fewer():
+    masks = build_masks("c", camera(zones={"left": {"polygon": LEFT}, "right": {"polygon": RIGHT}}), (6, 8))
+    density = np.full((6, 8), -0.004, np.float32)  # the thin negative density CSRNet can lay on background
+    density[2, 6] = 1.0  # one person on the right
+    counts = masks.zone_counts(density)
+    assert counts["left"] == 0.0 and counts["right"] == pytest.approx(1.0 - 23 * 0.004, rel=1e-5)
+    assert masks.frame_count(np.full((6, 8), -0.004, np.float32)) == 0.0
+
+
 def test_roi_and_ignore_remove_what_they_cover():
     ignore = [[0.0, 0.0], [0.25, 0.0], [0.25, 0.5], [0.0, 0.5]]  # 2 x 4 cells of the left zone
     cam = camera(roi=[[0.0, 0.0], [0.75, 0.0], [0.75, 1.0], [0.0, 1.0]], ignore=[ignore],
