@@ -114,20 +114,16 @@ def apply_adapter(weights: dict[str, np.ndarray], adapter: str) -> dict[str, np.
     """``weights`` with ``adapter`` (auto, none, a shipped name of ``NAMED`` or a file) laid over them."""
     from .weights import weights_digest  # hashing 65 MB: only when there is an adapter to check
 
-    if adapter == NONE:
+    path = laid_file(adapter)
+    if path is None:
         return weights
-    if adapter == AUTO:
-        if not SHIPPED.is_file():
-            return weights
-        arrays, meta = read_adapter(SHIPPED)
-        if meta["base"] != weights_digest(weights):
+    arrays, meta = read_adapter(path)
+    base_digest = weights_digest(weights)
+    if meta["base"] != base_digest:
+        if adapter == AUTO:
             return weights  # other weights (a fine-tuned model, say): the shipped adapter is not theirs
-    else:
-        arrays, meta = read_adapter(NAMED.get(adapter, adapter))
-        base_digest = weights_digest(weights)
-        if meta["base"] != base_digest:
-            raise WeightsError(f"adapter {adapter} was trained over weights {meta['base']}, "
-                               f"not these ({base_digest}): use the weights it was made for")
+        raise WeightsError(f"adapter {adapter} was trained over weights {meta['base']}, "
+                           f"not these ({base_digest}): use the weights it was made for")
     return _merged(weights, arrays, adapter)
 
 

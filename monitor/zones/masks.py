@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engines.counting import people
+
 from ..config import CameraConfig
 from ..geometry import (CalibrationError, cell_floor_areas, floor_area, homography, polygon_coverage,
                         union_coverage)
@@ -41,19 +43,12 @@ class CameraMasks:
     cell_area_m2: np.ndarray | None  # floor area of each cell (NaN above the horizon), with calibration
 
     def frame_count(self, density: np.ndarray) -> float:
-        """Head count of the counted part of the frame (never below 0)."""
-        return _people(np.sum(density * self.counted, dtype=np.float64))
+        """Head count of the counted part of the frame (never below 0: ``engines.counting.people``)."""
+        return people(np.sum(density * self.counted, dtype=np.float64))
 
     def zone_counts(self, density: np.ndarray) -> dict[str, float]:
         """Head count of every zone (never below 0)."""
-        return {name: _people(np.sum(density * zone.weights, dtype=np.float64)) for name, zone in self.zones.items()}
-
-
-def _people(total: float) -> float:
-    """A sum of density as a count of people.  CSRNet's output layer has no ReLU, so background cells
-    can hold slightly negative density: a zone over an empty part of a street read -0.13 (4x4 zones of
-    vtest.avi at the default); fewer than no people means nobody."""
-    return max(0.0, float(total))
+        return {name: people(np.sum(density * zone.weights, dtype=np.float64)) for name, zone in self.zones.items()}
 
 
 Stretch = tuple[float, float]  # frame-relative -> map-relative coordinates, per axis
