@@ -105,7 +105,13 @@ def changes_over(adapter: str, base_digest: str) -> tuple[dict[str, tuple[np.nda
     arrays, meta = read_adapter(path)
     if meta["base"] != base_digest:
         return {}, {}
-    factors = {name.removesuffix(UP): (array, arrays[name.removesuffix(UP) + DOWN])
+    return _split(arrays)
+
+
+def _split(arrays: dict[str, np.ndarray]) -> tuple[dict[str, tuple[np.ndarray, np.ndarray | None]],
+                                                  dict[str, np.ndarray]]:
+    """An adapter file's arrays as ({key: (up, down or None if missing)}, {key: whole array})."""
+    factors = {name.removesuffix(UP): (array, arrays.get(name.removesuffix(UP) + DOWN))
                for name, array in arrays.items() if name.endswith(UP)}
     return factors, {name: array for name, array in arrays.items() if not name.endswith((UP, DOWN))}
 
@@ -129,22 +135,19 @@ def apply_adapter(weights: dict[str, np.ndarray], adapter: str) -> dict[str, np.
 
 def _merged(weights: dict[str, np.ndarray], arrays: dict[str, np.ndarray], adapter: str) -> dict[str, np.ndarray]:
     """``weights`` with each whole array of the adapter put in and each low-rank change added."""
+    factors, whole = _split(arrays)
+    unknown = sorted(key for key in [*factors, *whole] if key not in weights)
+    if unknown:
+        raise WeightsError(f"adapter {adapter}: {unknown[0]} is not a CSRNet parameter")
     merged = dict(weights)
-    for name, array in arrays.items():
-        if name.endswith(DOWN):
-            continue
-        key = name.removesuffix(UP)
-        if key not in weights:
-            raise WeightsError(f"adapter {adapter}: {key} is not a CSRNet parameter")
-        if name.endswith(UP):
-            down = arrays.get(key + DOWN)
-            if down is None or down.shape[0] != array.shape[1] or array.shape[0] * down.shape[1] != weights[key].size:
-                raise WeightsError(f"adapter {adapter}: the low-rank change of {key} does not fit its shape "
-                                   f"{weights[key].shape}")
-            merged[key] = weights[key] + (array @ down).reshape(weights[key].shape)
-        elif array.shape != weights[key].shape:
+    for key, array in whole.items():
+        if array.shape != weights[key].shape:
             raise WeightsError(f"adapter {adapter}: {key} has shape {array.shape}, "
                                f"the model needs {weights[key].shape}")
-        else:
-            merged[key] = array
+        merged[key] = array
+    for key, (up, down) in factors.items():
+        if down is None or down.shape[0] != up.shape[1] or up.shape[0] * down.shape[1] != weights[key].size:
+            raise WeightsError(f"adapter {adapter}: the low-rank change of {key} does not fit its shape "
+                               f"{weights[key].shape}")
+        merged[key] = weights[key] + (up @ down).reshape(weights[key].shape)
     return merged
