@@ -53,6 +53,7 @@ class StreetSettings:
     street_crowd_repeat: int = 1  # ShanghaiTech B pictures of full_size_from people or more: seen this often per epoch
     average: float = 0.995  # per-step decay of the weight average that is kept
     holdout_every: int = 5
+    train_on_held_back: bool = False  # once the epochs are chosen: train on the held-back pictures too
     seed: int = 0
 
 
@@ -171,9 +172,14 @@ def full_size_only(settings: StreetSettings):
     """``(label, number, truth) -> bool``: the training pictures that ``training_pictures`` keeps at
     full size only, so their smaller sides need not be cached (held-back pictures are counted at all)."""
     def decide(label: str, number: int, truth: float) -> bool:
-        return _crowd(truth, settings) and not held_back(label, number, settings.holdout_every)
+        return _crowd(truth, settings) and not _held(label, number, settings)
 
     return decide
+
+
+def _held(label: str, number: int, settings: StreetSettings) -> bool:
+    """Whether a picture is held back from training (never, with ``train_on_held_back``)."""
+    return not settings.train_on_held_back and held_back(label, number, settings.holdout_every)
 
 
 def _crowd(truth: float, settings: StreetSettings) -> bool:
@@ -194,7 +200,7 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     pictures = cache_training_set(weights, data_dir, cache_dir, log, full_size_only=full_size_only(settings))
-    is_held = [held_back(p.label, p.number, settings.holdout_every) for p in pictures]
+    is_held = [_held(p.label, p.number, settings) for p in pictures]
     held = [p for p, h in zip(pictures, is_held) if h]
     train = training_pictures([p for p, h in zip(pictures, is_held) if not h], settings)
     backend = low_rank_backend(weights, settings.rank)
@@ -205,7 +211,7 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
                                   {"params": biases, "lr": settings.bias_learning_rate}])
     report = {"settings": asdict(settings), "train_pictures": len(train), "held_back": len(held),
               "before": held_back_errors(averaged.eval(), held)}
-    log(f"held back before: {report['before']}")
+    log(f"held back before: {report['before']}" if held else "nothing held back: every picture trains")
     start, autocast = time.monotonic(), cpu_autocast()
     for epoch in range(1, settings.epochs + 1):
         backend.train()

@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "counts crowds at (default: off, every picture at all three probed sizes)")
     street.add_argument("--street-crowd-repeat", type=int, default=None, metavar="N",
                         help="with --full-size-from: show ShanghaiTech B's crowds N times per epoch (default 1)")
+    street.add_argument("--seed", type=int, default=None, help="random seed of the crops and factors (default 0)")
+    street.add_argument("--train-on-held-back", action="store_true",
+                        help="train on the held-back pictures too (choose --epochs on a run without it first: "
+                             "nothing is left to measure the run on)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,8 +129,8 @@ def _street_settings(args: argparse.Namespace):
 
     from engines.street import StreetSettings
 
-    chosen = {"epochs": args.epochs, "full_size_from": args.full_size_from,
-              "street_crowd_repeat": args.street_crowd_repeat}
+    chosen = {"epochs": args.epochs, "seed": args.seed, "full_size_from": args.full_size_from,
+              "street_crowd_repeat": args.street_crowd_repeat, "train_on_held_back": args.train_on_held_back or None}
     return replace(StreetSettings(), **{k: v for k, v in chosen.items() if v is not None})
 
 
@@ -139,4 +143,8 @@ def _street_flags(args: argparse.Namespace) -> list[str]:
         flags += ["--full-size-from", f"{args.full_size_from:g}"]
     if args.street_crowd_repeat is not None:
         flags += ["--street-crowd-repeat", str(args.street_crowd_repeat)]
+    if args.seed is not None:
+        flags += ["--seed", str(args.seed)]
+    if args.train_on_held_back:
+        flags.append("--train-on-held-back")
     return flags

