@@ -210,7 +210,7 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
     optimiser = torch.optim.Adam([{"params": factors, "lr": settings.learning_rate},
                                   {"params": biases, "lr": settings.bias_learning_rate}])
     report = {"settings": asdict(settings), "train_pictures": len(train), "held_back": len(held),
-              "before": held_back_errors(averaged.eval(), held)}
+              "before": held_back_errors(averaged.eval(), held), "epochs": []}
     log(f"held back before: {report['before']}" if held else "nothing held back: every picture trains")
     start, autocast = time.monotonic(), cpu_autocast()
     for epoch in range(1, settings.epochs + 1):
@@ -225,7 +225,7 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
             optimiser.step()
             _average_into(averaged, backend, settings.average)
         # each epoch's held-back errors: the number of epochs is chosen on them, never on test splits
-        report["epochs"] = [*report.get("epochs", []), held_back_errors(averaged.eval(), held)]
+        report["epochs"].append(held_back_errors(averaged.eval(), held))
         log(f"epoch {epoch}/{settings.epochs} done ({time.monotonic() - start:.0f} s); "
             f"held back: {report['epochs'][-1]}")
         if on_epoch is not None:
