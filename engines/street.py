@@ -53,6 +53,7 @@ class StreetSettings:
     street_crowd_repeat: int = 1  # ShanghaiTech B pictures of full_size_from people or more: seen this often per epoch
     average: float = 0.995  # per-step decay of the weight average that is kept
     holdout_every: int = 5
+    crop_context: int = 0  # map cells of real features around each crop (12: the back end's reach); 0: none
     train_on_held_back: bool = False  # once the epochs are chosen: train on the held-back pictures too
     seed: int = 0
 
@@ -86,9 +87,11 @@ def low_rank_backend(weights: dict[str, np.ndarray], rank: int):
             self.output.bias.data = torch.from_numpy(weights["output_layer.bias"].copy())
             self.output.requires_grad_(False)
 
-        def forward(self, x):
+        def forward(self, x, mask=None):
             for conv in self.convs:
                 x = F.relu(conv(x))
+                if mask is not None:  # zero beyond the picture's border, as the padding at inference
+                    x = x * mask
             return self.output(x)
 
     return Backend()
@@ -106,8 +109,9 @@ def training_pictures(pictures: list[CachedPicture], settings: StreetSettings) -
 
 
 def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.random.Generator):
-    """Shuffled batches of same-size random crops, each picture at a random probed side."""
-    from .tuning import random_crops
+    """Shuffled batches of same-size random crops, each picture at a random probed side: (features,
+    mask, targets), with ``crop_context`` cells of the picture around each crop (mask None without)."""
+    from .tuning import context_crops, random_crops
 
     order = rng.permutation(len(pictures))
     for start in range(0, len(order), settings.batch_size):
@@ -115,7 +119,11 @@ def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.rand
         arrays = [p.arrays(int(rng.choice(list(p.sides)))) for p in chosen]
         rows = min(min(t.shape[0] for _, t in arrays), settings.crop)
         cols = min(min(t.shape[1] for _, t in arrays), settings.crop)
-        yield random_crops(arrays, rows, cols, rng)
+        if settings.crop_context:
+            yield context_crops(arrays, rows, cols, settings.crop_context, rng)
+        else:
+            features, targets = random_crops(arrays, rows, cols, rng)
+            yield features, None, targets
 
 
 def crop_loss(out, target, count_weight: float = 0.0):
@@ -215,9 +223,12 @@ def train_street_adapter(weights: dict[str, np.ndarray], data_dir: str | Path, c
     start, autocast = time.monotonic(), cpu_autocast()
     for epoch in range(1, settings.epochs + 1):
         backend.train()
-        for features, target in _crops(train, settings, rng):
+        for features, mask, target in _crops(train, settings, rng):
             with autocast:
-                out = backend(features)
+                out = backend(features, mask)
+            if mask is not None:  # the loss covers the crop itself, not the context around it
+                edge = settings.crop_context
+                out = out[:, :, edge:-edge, edge:-edge]
             loss = crop_loss(out.float(), target, settings.count_weight)
             optimiser.zero_grad()
             loss.backward()

@@ -58,6 +58,29 @@ def random_crops(pairs: list, rows: int, cols: int, rng: np.random.Generator):
     return torch.from_numpy(np.stack(features)), torch.from_numpy(np.stack(targets))[:, None]
 
 
+def context_crops(pairs: list, rows: int, cols: int, context: int, rng: np.random.Generator):
+    """``random_crops`` with ``context`` cells of each picture's real features around every crop:
+    (features N x C x rows+2c x cols+2c, mask N x 1 x rows+2c x cols+2c, targets N x 1 x rows x cols).
+    Beyond the picture's own border the features are zero and the mask is 0, so a back end that
+    multiplies each layer's output by the mask sees zero padding only where the picture ends."""
+    import torch
+
+    size = (rows + 2 * context, cols + 2 * context)
+    features = np.zeros((len(pairs), pairs[0][0].shape[0], *size), np.float32)
+    mask = np.zeros((len(pairs), 1, *size), np.float32)
+    targets = []
+    for i, (feats, target) in enumerate(pairs):
+        top = int(rng.integers(0, target.shape[0] - rows + 1))
+        left = int(rng.integers(0, target.shape[1] - cols + 1))
+        r0, c0 = max(top - context, 0), max(left - context, 0)
+        r1, c1 = min(top + rows + context, target.shape[0]), min(left + cols + context, target.shape[1])
+        at = (r0 - top + context, c0 - left + context)
+        features[i, :, at[0]:at[0] + r1 - r0, at[1]:at[1] + c1 - c0] = feats[:, r0:r1, c0:c1]
+        mask[i, :, at[0]:at[0] + r1 - r0, at[1]:at[1] + c1 - c0] = 1.0
+        targets.append(np.asarray(target[top:top + rows, left:left + cols], np.float32))
+    return torch.from_numpy(features), torch.from_numpy(mask), torch.from_numpy(np.stack(targets))[:, None]
+
+
 class OutputRefit:
     """Normal equations of the output layer gathered from forward passes; ``solve`` sets it."""
 

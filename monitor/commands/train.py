@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "counts crowds at (default: off, every picture at all three probed sizes)")
     street.add_argument("--street-crowd-repeat", type=int, default=None, metavar="N",
                         help="with --full-size-from: show ShanghaiTech B's crowds N times per epoch (default 1)")
+    street.add_argument("--crop-context", type=int, default=None, metavar="CELLS",
+                        help="train each crop with this many map cells of its picture around it, so the back "
+                             "end's zero padding falls only on the picture's own border (12 reaches as far as "
+                             "the back end sees; default 0)")
     street.add_argument("--seed", type=int, default=None, help="random seed of the crops and factors (default 0)")
     street.add_argument("--train-on-held-back", action="store_true",
                         help="train on the held-back pictures too (choose --epochs on a run without it first: "
@@ -130,7 +134,8 @@ def _street_settings(args: argparse.Namespace):
     from engines.street import StreetSettings
 
     chosen = {"epochs": args.epochs, "seed": args.seed, "full_size_from": args.full_size_from,
-              "street_crowd_repeat": args.street_crowd_repeat, "train_on_held_back": args.train_on_held_back or None}
+              "street_crowd_repeat": args.street_crowd_repeat, "crop_context": args.crop_context,
+              "train_on_held_back": args.train_on_held_back or None}
     return replace(StreetSettings(), **{k: v for k, v in chosen.items() if v is not None})
 
 
@@ -143,6 +148,8 @@ def _street_flags(args: argparse.Namespace) -> list[str]:
         flags += ["--full-size-from", f"{args.full_size_from:g}"]
     if args.street_crowd_repeat is not None:
         flags += ["--street-crowd-repeat", str(args.street_crowd_repeat)]
+    if args.crop_context is not None:
+        flags += ["--crop-context", str(args.crop_context)]
     if args.seed is not None:
         flags += ["--seed", str(args.seed)]
     if args.train_on_held_back:

