@@ -24,19 +24,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from accuracy import DATA, SPARSE, VTEST  # noqa: E402
+
 from engines.datasets import iter_images, open_dataset  # noqa: E402
 from engines.density import model_target  # noqa: E402
 from engines.preprocess import prepare  # noqa: E402
 from engines.scale import choose, probe_sides  # noqa: E402
+from engines.street import auto_sides  # noqa: E402
 from engines.street_cache import TRAINING_SETS, frontend_runner, held_back  # noqa: E402
 from engines.weights import load_weights  # noqa: E402
 from monitor.devtools.scenes import median_frame  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 MODES = ("zeros", "replicate")
 RINGS = 2  # map cells along each border counted as "the edge"
-SPARSE = 60
 
 
 def density(model, features, mode: str) -> np.ndarray:
@@ -83,13 +83,13 @@ def held_back_rows(models: dict, run, labels: str) -> list[dict]:
         samples = [s for s in dataset.samples if held_back(label, s.number, 5)]
         for sample, image in iter_images(samples):
             height, width = image.shape[:2]
-            per_side = {}
-            for key, sides in maps_at_probes(models, run, image).items():
-                per_side[key] = {}
-                for side, (cells, shape) in sides.items():
-                    truth = model_target(sample.points, (width, height), (shape[2], shape[1]))
-                    truth = truth[:cells.shape[0], :cells.shape[1]]
-                    per_side[key][side] = (float(cells.sum()), edge(cells), edge(truth), float(truth.sum()))
+            maps = maps_at_probes(models, run, image)
+            targets = {}  # side -> the truth's density on the map's cells: the same for every model
+            for side, (cells, shape) in next(iter(maps.values())).items():
+                truth = model_target(sample.points, (width, height), (shape[2], shape[1]))
+                targets[side] = truth[:cells.shape[0], :cells.shape[1]]
+            per_side = {key: {side: (float(cells.sum()), edge(cells), edge(targets[side]), float(targets[side].sum()))
+                              for side, (cells, _) in sides.items()} for key, sides in maps.items()}
             rows.append({"label": label, "truth": sample.count_in(height, width), "maps": per_side})
         print(f"{label}: {len(samples)} pictures", file=sys.stderr, flush=True)
     return rows
@@ -100,12 +100,8 @@ def summarise(rows: list[dict], key: tuple) -> dict:
     out = {}
     for label in sorted({r["label"] for r in rows}):
         mine = [r for r in rows if r["label"] == label]
-        if label == "M":
-            side = choose({s: sum(r["maps"][key][s][0] for r in mine) for s in mine[0]["maps"][key]},
-                          frames=len(mine)).side
-            chosen = [r["maps"][key][side] for r in mine]
-        else:
-            chosen = [r["maps"][key][choose({s: v[0] for s, v in r["maps"][key].items()}).side] for r in mine]
+        sides = auto_sides(label, [{s: v[0] for s, v in r["maps"][key].items()} for r in mine])
+        chosen = [r["maps"][key][side] for r, side in zip(mine, sides)]
         truth = np.array([r["truth"] for r in mine])
         error = np.array([max(c[0], 0.0) for c in chosen]) - truth
         out[label] = {"n": len(mine), "mae": round(float(np.abs(error).mean()), 2),

@@ -111,7 +111,7 @@ def training_pictures(pictures: list[CachedPicture], settings: StreetSettings) -
 def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.random.Generator):
     """Shuffled batches of same-size random crops, each picture at a random probed side: (features,
     mask, targets), with ``crop_context`` cells of the picture around each crop (mask None without)."""
-    from .tuning import context_crops, random_crops
+    from .tuning import context_crops
 
     order = rng.permutation(len(pictures))
     for start in range(0, len(order), settings.batch_size):
@@ -119,11 +119,8 @@ def _crops(pictures: list[CachedPicture], settings: StreetSettings, rng: np.rand
         arrays = [p.arrays(int(rng.choice(list(p.sides)))) for p in chosen]
         rows = min(min(t.shape[0] for _, t in arrays), settings.crop)
         cols = min(min(t.shape[1] for _, t in arrays), settings.crop)
-        if settings.crop_context:
-            yield context_crops(arrays, rows, cols, settings.crop_context, rng)
-        else:
-            features, targets = random_crops(arrays, rows, cols, rng)
-            yield features, None, targets
+        features, mask, targets = context_crops(arrays, rows, cols, settings.crop_context, rng)
+        yield features, mask if settings.crop_context else None, targets
 
 
 def crop_loss(out, target, count_weight: float = 0.0):
@@ -162,11 +159,7 @@ def held_back_errors(backend, pictures: list[CachedPicture]) -> dict:
     report = {}
     for label in sorted({p.label for p, _ in counted}):
         rows = [(p, c) for p, c in counted if p.label == label]
-        if label == "M":
-            side = choose({s: sum(c[s] for _, c in rows) for s in rows[0][1]}, frames=len(rows)).side
-            predicted = np.array([c[side] for _, c in rows])
-        else:
-            predicted = np.array([c[choose(c).side] for _, c in rows])
+        predicted = np.array([c[side] for (_, c), side in zip(rows, auto_sides(label, [c for _, c in rows]))])
         truth = np.array([p.truth for p, _ in rows])
         error = predicted - truth
         report[label] = {"n": len(rows), "mae": round(float(np.abs(error).mean()), 2),
@@ -174,6 +167,15 @@ def held_back_errors(backend, pictures: list[CachedPicture]) -> dict:
         if (truth <= SPARSE).any() and label == "B":
             report[label]["sparse_bias"] = round(float(error[truth <= SPARSE].mean()), 2)
     return report
+
+
+def auto_sides(label: str, counts: list[dict[int, float]]) -> list[int]:
+    """The side auto picks for each picture of a set from its counts per probed side: once for the
+    camera over all of Mall's frames, per picture for the independent pictures of ShanghaiTech."""
+    if label == "M":
+        side = choose({s: sum(c[s] for c in counts) for s in counts[0]}, frames=len(counts)).side
+        return [side] * len(counts)
+    return [choose(c).side for c in counts]
 
 
 def full_size_only(settings: StreetSettings):

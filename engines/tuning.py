@@ -47,19 +47,13 @@ def crop_batches(items: list, batch_size: int, crop: float, rng: np.random.Gener
 def random_crops(pairs: list, rows: int, cols: int, rng: np.random.Generator):
     """One random ``rows`` x ``cols`` crop of each (features C x h x w, target h x w) pair, stacked as
     float32 tensors (features N x C x rows x cols, targets N x 1 x rows x cols)."""
-    import torch
-
-    features, targets = [], []
-    for feats, target in pairs:
-        top = int(rng.integers(0, target.shape[0] - rows + 1))
-        left = int(rng.integers(0, target.shape[1] - cols + 1))
-        features.append(np.asarray(feats[:, top:top + rows, left:left + cols], np.float32))
-        targets.append(np.asarray(target[top:top + rows, left:left + cols], np.float32))
-    return torch.from_numpy(np.stack(features)), torch.from_numpy(np.stack(targets))[:, None]
+    features, _, targets = context_crops(pairs, rows, cols, 0, rng)
+    return features, targets
 
 
 def context_crops(pairs: list, rows: int, cols: int, context: int, rng: np.random.Generator):
-    """``random_crops`` with ``context`` cells of each picture's real features around every crop:
+    """One random ``rows`` x ``cols`` crop of each (features, target) pair, with ``context`` cells of
+    the picture's real features around it:
     (features N x C x rows+2c x cols+2c, mask N x 1 x rows+2c x cols+2c, targets N x 1 x rows x cols).
     Beyond the picture's own border the features are zero and the mask is 0, so a back end that
     multiplies each layer's output by the mask sees zero padding only where the picture ends."""
